@@ -1,0 +1,3 @@
+from regaudit.cli import main
+
+main()

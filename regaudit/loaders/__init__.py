@@ -1,0 +1,203 @@
+"""Find model artifacts under the paths a user gives, and read each into a :class:`ModelTree`.
+
+The loaders are the only code that knows file formats. Each one raises an
+:class:`~regaudit.loaders.problems.ArtifactProblem` with a one-line reason when an artifact
+cannot be audited; they never load a model, unpickle, import a module named in a file or
+decode embedded bytecode.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, NamedTuple
+
+from regaudit.loaders.problems import (
+    ArtifactProblem,
+    Corrupt,
+    FormatMismatch,
+    GitLfsPointer,
+    NoArchitecture,
+    NotAModel,
+    UnreadableInput,
+)
+from regaudit.loaders.sniff import MODEL_EXTENSIONS, Content, claimed_content, sniff
+from regaudit.tree import ModelTree
+
+_SKIPPED_DIRECTORIES = frozenset({"__pycache__", "node_modules"})
+
+
+class Candidate(NamedTuple):
+    path: Path
+    display: str  # as given, or as found under a given directory
+    explicit: bool  # named by the user, rather than found in a directory walk
+
+    @property
+    def has_model_extension(self) -> bool:
+        return self.path.suffix.lower() in MODEL_EXTENSIONS
+
+
+def discover(paths: Iterable[str]) -> Iterator[Candidate]:
+    """Candidates in the order given; directories are walked in sorted order, each file once."""
+    seen: set[str] = set()
+    for given in paths:
+        path = Path(given)
+        if path.is_dir() and not _is_artifact_directory(path):
+            found = _walk(path, given)
+        else:
+            found = iter([Candidate(path, given, explicit=True)])
+        walked_any = False
+        for candidate in found:
+            walked_any = True
+            key = os.path.realpath(candidate.path)
+            if key not in seen:
+                seen.add(key)
+                yield candidate
+        if not walked_any:  # a directory with no model files in it is still reported
+            yield Candidate(path, given, explicit=True)
+
+
+def load(candidate: Candidate) -> ModelTree:
+    path = candidate.path
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise UnreadableInput("no such file or directory") from None
+    except OSError as error:
+        raise UnreadableInput(error.strerror or str(error)) from None
+    if stat.S_ISDIR(mode):
+        return _load_directory(path)
+    if not stat.S_ISREG(mode):
+        raise UnreadableInput("not a regular file (a device, socket or pipe)")
+    try:
+        content = sniff(path)
+    except OSError as error:
+        raise UnreadableInput(error.strerror or str(error)) from None
+    _refuse_mismatched_extension(path, content)
+    return _loader_for(content)(path)
+
+
+def should_report(candidate: Candidate, problem: ArtifactProblem) -> bool:
+    """Whether a problem found in a directory walk is worth listing, or the file is just not a model."""
+    if candidate.explicit or isinstance(problem, NoArchitecture):
+        return True
+    if not candidate.has_model_extension:
+        return False
+    # `.json` and `.h5` are generic; `.keras` always claims to be a Keras model.
+    return not isinstance(problem, NotAModel) or claimed_content(candidate.path) is Content.ZIP
+
+
+_CONTAINER_NAMES = {Content.ZIP: ("a zip archive", ".keras"), Content.HDF5: ("HDF5", ".h5"), Content.JSON: ("JSON", ".json")}
+
+
+def _refuse_mismatched_extension(path: Path, content: Content) -> None:
+    # Keras picks its reader by extension: Keras 3 refuses a `.keras` that is not a zip (tf.keras
+    # <= 2.11 wrote HDF5 under that name) and reads any `.h5` with h5py.
+    claimed = claimed_content(path)
+    if claimed is None or claimed is content or content not in _CONTAINER_NAMES:
+        return
+    holds, extension = _CONTAINER_NAMES[content]
+    raise FormatMismatch(
+        f"named {path.suffix} but holds {holds}: Keras refuses to load it under this name; "
+        f"rename it to {extension}"
+    )
+
+
+def _loader_for(content: Content) -> Callable[[Path], ModelTree]:
+    # Imported here so that an audit only imports the reader it needs (h5py costs ~0.1 s).
+    if content is Content.ZIP:
+        from regaudit.loaders.keras_zip import load_archive
+
+        return load_archive
+    if content is Content.HDF5:
+        from regaudit.loaders.hdf5 import load_hdf5
+
+        return load_hdf5
+    if content is Content.JSON:
+        from regaudit.loaders.json_file import load_json
+
+        return load_json
+    return _REFUSALS[content]
+
+
+def _git_lfs_pointer(path: Path) -> ModelTree:
+    raise GitLfsPointer(
+        "Git LFS pointer, not the model: the checkout holds the small pointer file instead of the "
+        "content; run `git lfs pull` (in CI, check out with LFS enabled)"
+    )
+
+
+def _empty(path: Path) -> ModelTree:
+    raise Corrupt("empty file (0 bytes): the save was interrupted or the file was truncated")
+
+
+def _not_a_model(path: Path) -> ModelTree:
+    raise NotAModel("not a Keras model file: its content is neither a zip archive, HDF5 nor JSON")
+
+
+_REFUSALS: dict[Content, Callable[[Path], ModelTree]] = {
+    Content.LFS_POINTER: _git_lfs_pointer,
+    Content.EMPTY: _empty,
+    Content.OTHER: _not_a_model,
+}
+
+
+def _load_directory(path: Path) -> ModelTree:
+    from regaudit.loaders.keras_zip import is_keras_directory, load_directory
+
+    if is_keras_directory(path):
+        return load_directory(path)
+    if _is_saved_model(path):
+        raise NoArchitecture(
+            "TensorFlow SavedModel directory: regaudit does not read SavedModels; save the Keras "
+            "model with model.save('model.keras') and audit that"
+        )
+    raise NotAModel("no Keras model files found in this directory")
+
+
+def _is_artifact_directory(path: Path) -> bool:
+    from regaudit.loaders.keras_zip import is_keras_directory
+
+    return is_keras_directory(path) or _is_saved_model(path)
+
+
+def _is_saved_model(path: Path) -> bool:
+    return (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file()
+
+
+def _walk(root: Path, display_root: str) -> Iterator[Candidate]:
+    for directory, subdirectories, files in os.walk(root):
+        here = Path(directory)
+        subdirectories.sort()
+        artifacts = [name for name in subdirectories if _is_artifact_directory(here / name)]
+        for name in artifacts:
+            yield _found(here / name, root, display_root)
+        # Artifact directories are audited whole; hidden folders, caches and virtualenvs are not models.
+        subdirectories[:] = [
+            name
+            for name in subdirectories
+            if name not in artifacts and not _skipped_directory(here / name)
+        ]
+        for name in sorted(files):
+            file = here / name
+            if not name.startswith(".") and _worth_reading(file):
+                yield _found(file, root, display_root)
+
+
+def _skipped_directory(path: Path) -> bool:
+    return path.name.startswith(".") or path.name in _SKIPPED_DIRECTORIES or (path / "pyvenv.cfg").is_file()
+
+
+def _worth_reading(path: Path) -> bool:
+    """Model extensions always; any other file only if its content is a zip or HDF5 container."""
+    if path.suffix.lower() in MODEL_EXTENSIONS:
+        return True
+    try:
+        return path.is_file() and sniff(path) in (Content.ZIP, Content.HDF5)
+    except OSError:
+        return False
+
+
+def _found(path: Path, root: Path, display_root: str) -> Candidate:
+    return Candidate(path, os.path.normpath(os.path.join(display_root, os.path.relpath(path, root))), explicit=False)

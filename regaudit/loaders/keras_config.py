@@ -1,0 +1,266 @@
+"""Build the normalized layer tree from a Keras model config of any dialect.
+
+Keras 1 (list-shaped Sequential, `W_regularizer`, `bias` flags), Keras 2 / tf.keras / TF.js
+(`{"class_name", "config"}` entries with list-shaped inbound nodes) and Keras 3 (`module` and
+`registered_name` keys, `__keras_tensor__` inbound nodes) all become the same :class:`ModelTree`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator, Mapping
+
+from regaudit.loaders import regularizers
+from regaudit.loaders.limits import MAX_NESTING
+from regaudit.loaders.problems import NoArchitecture, NotAModel, OverLimits
+from regaudit.tree import Layer, LayerKind, ModelTree, Optimizer
+
+_STRUCTURAL_KEYS = frozenset({"layers", "layer", "backward_layer", "cell", "cells"})
+
+# Weight slots a layer creates, declared by `<slot>_initializer` keys in Keras 2/3 configs.
+_INITIALIZED_SLOTS = frozenset(
+    {"kernel", "bias", "recurrent", "depthwise", "pointwise", "embeddings", "gamma", "beta", "alpha"}
+)
+# Config flags that switch a weight off (the weight, and its regularizer, are then never created).
+_SWITCHES = {"bias": ("use_bias", "bias"), "gamma": ("scale",), "beta": ("center",)}
+# Keras 1 wrote a single `init`; what it initialized depends on the layer.
+_KERAS1_INIT_SLOTS = {
+    "Embedding": {"embeddings"},
+    "PReLU": {"alpha"},
+    "SeparableConvolution2D": {"depthwise", "pointwise", "bias"},
+}
+# Keras 1 normalization layers wrote no initializer keys at all.
+_NORMALIZATION_CLASSES = frozenset({"BatchNormalization", "LayerNormalization", "GroupNormalization"})
+
+
+def is_serialized_object(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("class_name"), str) and "config" in value
+
+
+def build_tree(
+    model: Any,
+    *,
+    format: str,
+    keras_version: str | None = None,
+    optimizer: Optimizer | None = None,
+) -> ModelTree:
+    if not is_serialized_object(model):
+        raise NotAModel("not a Keras model config: expected an object with class_name and config")
+    builder = _TreeBuilder()
+    root = builder.build(model, parent=None, depth=0)
+    if root.kind is LayerKind.LAYER and not root.children:
+        raise NoArchitecture(
+            f"the config describes a single {root.class_name!r} object with no layer list "
+            "(a subclassed model, or one layer rather than a model), so its sublayers and their "
+            "regularizers are not in the file; save a Functional or Sequential model to audit it"
+        )
+    return ModelTree(root=root, format=format, keras_version=keras_version, optimizer=optimizer)
+
+
+def model_from_layer_list(layers: list, name: str = "sequential") -> dict:
+    """Keras 1 and Keras 2.0-2.2.2 saved a Sequential config as a bare list of layers."""
+    return {"class_name": "Sequential", "config": {"name": name, "layers": layers}}
+
+
+def optimizer_from(serialized: Any) -> Optimizer | None:
+    """The optimizer from a serialized optimizer object, unwrapping loss scaling."""
+    if not isinstance(serialized, dict):
+        return None
+    if isinstance(serialized.get("class_name"), str):
+        class_name, config = serialized["class_name"], serialized.get("config")
+    elif isinstance(serialized.get("name"), str):  # Keras 1: {"name": "SGD", "lr": ...}
+        class_name, config = serialized["name"], serialized
+    else:
+        return None
+    if not isinstance(config, dict):
+        config = {}
+    bare = class_name.split(">")[-1]  # tf.keras >= 2.11 saves "Custom>AdamW"
+    if bare == "LossScaleOptimizer" and "inner_optimizer" in config:
+        return optimizer_from(config["inner_optimizer"])
+    return Optimizer(bare, config)
+
+
+class _TreeBuilder:
+    def __init__(self) -> None:
+        # Keras 3 marks an object serialized twice (a layer shared by two nested models) with the
+        # same shared_object_id; the layer is audited once, where it first appears.
+        self._seen_shared_ids: set[Any] = set()
+
+    def build(self, entry: dict, parent: Layer | None, depth: int, name: str | None = None) -> Layer:
+        if depth > MAX_NESTING:
+            raise OverLimits(f"layers are nested more than {MAX_NESTING} levels deep; refusing the config")
+        class_name = entry["class_name"]
+        config = entry.get("config")
+        if isinstance(config, list):  # Keras 1 / early Keras 2 Sequential
+            config = {"layers": config}
+        if not isinstance(config, dict):
+            config = {}
+        name = name or _layer_name(entry, config)
+        layer = Layer(
+            name=name,
+            class_name=class_name,
+            path=_join(parent, name),
+            trainable=config.get("trainable", True) is not False,
+            config=config,
+            module=entry.get("module") if isinstance(entry.get("module"), str) else None,
+            registered_name=entry.get("registered_name") if isinstance(entry.get("registered_name"), str) else None,
+            regularizers=regularizers.layer_regularizers(class_name, config),
+            parent=parent,
+        )
+        layer.weights, layer.absent_weights = _weight_slots(class_name, config)
+        self._add_children(layer, entry, depth)
+        return layer
+
+    def _add_children(self, layer: Layer, entry: dict, depth: int) -> None:
+        config = layer.config
+        if isinstance(config.get("layers"), list):
+            layer.kind = LayerKind.MODEL
+            entries = [e for e in config["layers"] if is_serialized_object(e) and self._first_time(e)]
+            layer.children = [self.build(e, layer, depth + 1) for e in entries]
+            _connect(layer, entries)
+        elif layer.class_name == "Bidirectional" and is_serialized_object(config.get("layer")):
+            layer.kind = LayerKind.WRAPPER
+            layer.children = self._bidirectional_children(layer, depth)
+            layer.outputs = tuple(child.name for child in layer.children)
+        elif is_serialized_object(config.get("layer")):
+            layer.kind = LayerKind.WRAPPER
+            layer.children = [self.build(config["layer"], layer, depth + 1)]
+            layer.outputs = (layer.children[0].name,)
+        elif is_serialized_object(config.get("cell")):
+            layer.kind = LayerKind.RNN
+            layer.children = [self.build(config["cell"], layer, depth + 1)]
+        elif isinstance(config.get("cells"), list):
+            layer.kind = LayerKind.RNN
+            layer.children = [self.build(c, layer, depth + 1) for c in config["cells"] if is_serialized_object(c)]
+        # Custom layers may keep sublayers under keys of their own choosing.
+        layer.children.extend(self.build(e, layer, depth + 1) for e in _custom_sublayers(config))
+
+    def _bidirectional_children(self, layer: Layer, depth: int) -> list[Layer]:
+        # Keras 3 saves both copies already named (forward_lstm, and backward_lstm or the name of
+        # an explicit backward layer). Keras 1/2 and tf.keras save the user's layer(s) unprefixed
+        # and name the copies on load: "forward_" + name, "backward_" + name; without a saved
+        # backward layer the backward copy is rebuilt from `layer`, regularizers included.
+        forward = layer.config["layer"]
+        forward_name = _layer_name(forward, _config_of(forward))
+        unprefixed = forward_name.removeprefix("forward_")
+        backward = layer.config.get("backward_layer")
+        if is_serialized_object(backward):
+            saved = _layer_name(backward, _config_of(backward))
+            backward_name = saved if forward_name.startswith("forward_") else "backward_" + saved
+        else:
+            backward, backward_name = forward, "backward_" + unprefixed
+        return [
+            self.build(forward, layer, depth + 1, name="forward_" + unprefixed),
+            self.build(backward, layer, depth + 1, name=backward_name),
+        ]
+
+    def _first_time(self, entry: dict) -> bool:
+        shared_id = entry.get("shared_object_id")
+        if shared_id is None:
+            return True
+        if shared_id in self._seen_shared_ids:
+            return False
+        self._seen_shared_ids.add(shared_id)
+        return True
+
+
+def _connect(container: Layer, entries: list[dict]) -> None:
+    """Record which sibling feeds which, and which children are the container's outputs."""
+    children = container.children
+    if any("inbound_nodes" in entry for entry in entries):
+        for child, entry in zip(children, entries):
+            child.inbound = tuple(dict.fromkeys(_tensor_sources(entry.get("inbound_nodes"))))
+        declared = tuple(dict.fromkeys(_tensor_sources(container.config.get("output_layers"))))
+        container.outputs = declared or ((children[-1].name,) if children else ())
+    elif container.class_name == "Merge":  # Keras 1: parallel branches merged into one output
+        container.outputs = tuple(child.name for child in children)
+    else:  # Sequential: each layer feeds the next
+        for previous, child in zip(children, children[1:]):
+            child.inbound = (previous.name,)
+        container.outputs = (children[-1].name,) if children else ()
+
+
+def _tensor_sources(nodes: Any) -> Iterator[str]:
+    """Names of the layers whose tensors appear in inbound nodes or output_layers, any dialect."""
+    pending = [nodes]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            history = value.get("config", {}).get("keras_history") if isinstance(value.get("config"), dict) else None
+            if isinstance(history, list) and history and isinstance(history[0], str):
+                yield history[0]  # Keras 3: {"class_name": "__keras_tensor__", "config": {"keras_history": [...]}}
+            else:
+                pending.extend(reversed(list(value.values())))
+        elif isinstance(value, list):
+            if _is_legacy_tensor_ref(value):
+                yield value[0]  # Keras 1/2: [layer_name, node_index, tensor_index(, kwargs)]
+            else:
+                pending.extend(reversed(value))
+
+
+def _is_legacy_tensor_ref(value: list) -> bool:
+    return (
+        3 <= len(value) <= 4
+        and isinstance(value[0], str)
+        and all(isinstance(index, int) and not isinstance(index, bool) for index in value[1:3])
+    )
+
+
+def _custom_sublayers(config: Mapping[str, Any]) -> Iterator[dict]:
+    for key, value in config.items():
+        if key in _STRUCTURAL_KEYS:
+            continue
+        candidates = value if isinstance(value, list) else [value]
+        yield from (c for c in candidates if _looks_like_layer(c))
+
+
+def _looks_like_layer(value: Any) -> bool:
+    # Initializers, constraints and dtype policies are serialized objects too, but only layers
+    # carry a name together with a trainable flag, a layer list, initializers or regularizers.
+    if not is_serialized_object(value) or not isinstance(value["config"], dict):
+        return False
+    config = value["config"]
+    return isinstance(config.get("name"), str) and any(
+        key in ("trainable", "layers") or key.endswith(("_initializer", "_regularizer")) for key in config
+    )
+
+
+def _weight_slots(class_name: str, config: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str]]:
+    declared = {
+        key[: -len("_initializer")]
+        for key in config
+        if key.endswith("_initializer") and key[: -len("_initializer")] in _INITIALIZED_SLOTS
+    }
+    if "init" in config:  # Keras 1
+        declared |= _KERAS1_INIT_SLOTS.get(class_name, {"kernel", "bias"})
+    if "inner_init" in config:  # Keras 1 recurrent layers always had a bias
+        declared |= {"recurrent", "bias"}
+    if class_name in _NORMALIZATION_CLASSES:
+        declared |= {"gamma", "beta"}
+    switched_off = {
+        slot for slot, flags in _SWITCHES.items() if any(config.get(flag) is False for flag in flags)
+    }
+    return frozenset(declared - switched_off), frozenset(switched_off)
+
+
+def _layer_name(entry: dict, config: Mapping[str, Any]) -> str:
+    for candidate in (config.get("name"), entry.get("name")):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    return _snake_case(entry["class_name"])
+
+
+def _config_of(entry: dict) -> Mapping[str, Any]:
+    return entry["config"] if isinstance(entry["config"], dict) else {}
+
+
+def _join(parent: Layer | None, name: str) -> str:
+    if parent is None:
+        return ""
+    return f"{parent.path}/{name}" if parent.path else name
+
+
+def _snake_case(name: str) -> str:
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()

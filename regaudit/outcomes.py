@@ -1,0 +1,96 @@
+"""Typed outcomes of an audit: findings, per-artifact results and the exit code they lead to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum, IntEnum
+from typing import TYPE_CHECKING, Iterable, NamedTuple
+
+if TYPE_CHECKING:
+    from regaudit.tree import ModelTree
+
+
+class ExitCode(IntEnum):
+    """What `regaudit check` exits with; documented in the README."""
+
+    OK = 0  # nothing at or above --fail-on
+    FINDINGS = 1  # findings at or above --fail-on
+    USAGE = 2  # bad command line or configuration
+    UNREADABLE = 3  # an input could not be read, or nothing at all was auditable
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.INFO: 1, Severity.WARNING: 2, Severity.ERROR: 3}
+
+
+class Status(str, Enum):
+    OK = "ok"  # audited
+    SKIPPED = "skipped"  # a Keras artifact with nothing to audit (weights only, graph model, ...)
+    ERROR = "error"  # could not be read: corrupt, hostile, not a model
+
+
+class Finding(NamedTuple):
+    rule: str  # RA301
+    name: str  # unregistered-custom-regularizer
+    severity: Severity
+    layer: str | None  # layer path, None for model-level findings
+    argument: str | None  # the config key, e.g. kernel_regularizer
+    message: str
+
+
+class Diagnostic(NamedTuple):
+    """Why an artifact was skipped or could not be read: a code from the RA9xx family."""
+
+    code: str
+    message: str
+
+
+class _SeverityCounts:
+    findings: Iterable[Finding]
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for finding in self.findings if finding.severity is severity)
+
+    def severity_counts(self) -> dict[Severity, int]:
+        return {severity: self.count(severity) for severity in Severity}
+
+
+@dataclass(eq=False)
+class ArtifactResult(_SeverityCounts):
+    path: str  # as given, or as found under a given directory
+    status: Status
+    format: str | None = None
+    keras_version: str | None = None
+    error: Diagnostic | None = None
+    tree: ModelTree | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class AuditResult(_SeverityCounts):
+    artifacts: list[ArtifactResult] = field(default_factory=list)
+
+    @property
+    def findings(self) -> Iterable[Finding]:
+        for artifact in self.artifacts:
+            yield from artifact.findings
+
+    def with_status(self, status: Status) -> list[ArtifactResult]:
+        return [artifact for artifact in self.artifacts if artifact.status is status]
+
+    def exit_code(self, fail_on: Severity | None) -> ExitCode:
+        """3 wins over 1: a gate whose inputs were not all read must never look like a pass."""
+        if self.with_status(Status.ERROR) or not self.with_status(Status.OK):
+            return ExitCode.UNREADABLE
+        if fail_on is not None and any(f.severity.rank >= fail_on.rank for f in self.findings):
+            return ExitCode.FINDINGS
+        return ExitCode.OK

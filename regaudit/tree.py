@@ -1,0 +1,177 @@
+"""The normalized layer tree: the one structure every rule and every reporter reads.
+
+Loaders are the only code that knows file formats and Keras dialects; they produce a
+:class:`ModelTree`. Nothing here knows where a tree came from beyond the facts recorded on it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from types import MappingProxyType
+from typing import Any, Iterator, Mapping, NamedTuple
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+class Origin(str, Enum):
+    """Where a regularizer's implementation comes from, which decides whether it reloads."""
+
+    BUILTIN = "builtin"  # keras.regularizers L1, L2, L1L2, OrthogonalRegularizer
+    REGISTERED = "registered"  # @register_keras_serializable: "package>Name"
+    UNREGISTERED = "unregistered"  # custom class Keras cannot find without custom_objects
+    FUNCTION = "function"  # a plain (unregistered) function
+    LAMBDA = "lambda"  # a lambda: marshalled bytecode in the file
+    LEGACY = "legacy"  # Keras 1 flat dict {"name": "WeightRegularizer", "l1": .., "l2": ..}
+    UNKNOWN = "unknown"  # an entry regaudit cannot interpret
+
+
+class LayerKind(str, Enum):
+    MODEL = "model"  # Functional / Sequential / anything holding a `layers` list
+    WRAPPER = "wrapper"  # TimeDistributed, Bidirectional and other wrappers
+    RNN = "rnn"  # generic RNN holding a `cell`, StackedRNNCells holding `cells`
+    LAYER = "layer"
+
+
+class Regularizer(NamedTuple):
+    """One regularized slot of one layer, normalized from any Keras serialization."""
+
+    slot: str  # kernel, bias, activity, recurrent, depthwise, ... or a custom `foo`
+    argument: str | None  # the config key as written (`W_regularizer`); None for ActivityRegularization
+    class_name: str | None  # bare class or function name (`L2`, `ScaledL2`, `my_fn`, `<lambda>`)
+    origin: Origin
+    factors: Mapping[str, float] = EMPTY
+    options: Mapping[str, Any] = EMPTY  # non-numeric settings (`mode`)
+    module: str | None = None
+    registered_name: str | None = None
+    problem: str | None = None  # for UNKNOWN: why the entry could not be interpreted
+
+    @property
+    def is_weight_penalty(self) -> bool:
+        return self.slot != "activity"
+
+    @property
+    def is_noop(self) -> bool:
+        """All factors zero: the entry looks like regularization and does nothing."""
+        values = list(self.factors.values())
+        return bool(values) and all(value == 0 for value in values)
+
+    @property
+    def invalid_factors(self) -> dict[str, float]:
+        return {
+            name: value
+            for name, value in self.factors.items()
+            if math.isnan(value) or math.isinf(value) or value < 0
+        }
+
+
+@dataclass(eq=False)
+class Layer:
+    """A layer (or nested model, wrapper, RNN cell) at one place in the model."""
+
+    name: str
+    class_name: str
+    path: str  # layer names joined with "/" below the root model; "" for the root itself
+    kind: LayerKind = LayerKind.LAYER
+    trainable: bool = True  # the layer's own flag, as saved
+    config: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    module: str | None = None
+    registered_name: str | None = None
+    regularizers: tuple[Regularizer, ...] = ()
+    weights: frozenset[str] = frozenset()  # weight slots the layer creates
+    absent_weights: frozenset[str] = frozenset()  # slots the config switches off (use_bias=False)
+    inbound: tuple[str, ...] = ()  # names of sibling layers whose outputs feed this one
+    outputs: tuple[str, ...] = ()  # for containers: names of the children that are outputs
+    children: list[Layer] = field(default_factory=list, repr=False)
+    parent: Layer | None = field(default=None, repr=False)
+
+    @property
+    def is_weight_bearing(self) -> bool:
+        return bool(self.weights)
+
+    @property
+    def weight_regularizers(self) -> tuple[Regularizer, ...]:
+        return tuple(r for r in self.regularizers if r.is_weight_penalty)
+
+    @property
+    def effectively_trainable(self) -> bool:
+        """False when this layer or any container above it is frozen (Keras skips its penalties)."""
+        layer: Layer | None = self
+        while layer is not None:
+            if not layer.trainable:
+                return False
+            layer = layer.parent
+        return True
+
+    @property
+    def is_model_output(self) -> bool:
+        """True for layers whose output is an output of the whole model."""
+        layer = self
+        while layer.parent is not None:
+            if layer.name not in layer.parent.outputs:
+                return False
+            layer = layer.parent
+        return True
+
+    def walk(self) -> Iterator[Layer]:
+        """This layer's descendants, depth first, in config order."""
+        for child in self.children:
+            yield child
+            yield from child.walk()
+
+    def sibling(self, name: str) -> Layer | None:
+        if self.parent is None:
+            return None
+        for layer in self.parent.children:
+            if layer.name == name:
+                return layer
+        return None
+
+
+class Optimizer(NamedTuple):
+    """The saved optimizer, when the model was compiled and saved with it."""
+
+    class_name: str  # bare name: tf.keras "Custom>AdamW" becomes "AdamW"
+    config: Mapping[str, Any] = EMPTY
+
+    @property
+    def weight_decay(self) -> float | None:
+        value = self.config.get("weight_decay")
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+class Coverage(NamedTuple):
+    layers: int  # every layer below the root, containers included
+    weight_bearing: int  # layers that create weights of their own
+    covered: int  # weight-bearing layers with at least one weight regularizer
+    regularizers: int  # regularized slots, activity included
+
+
+@dataclass(eq=False)
+class ModelTree:
+    """A whole model as read from one artifact."""
+
+    root: Layer
+    format: str  # keras-zip, keras-dir, hdf5, config-json, tfjs-layers
+    keras_version: str | None = None
+    optimizer: Optimizer | None = None
+
+    def layers(self) -> Iterator[Layer]:
+        """Every layer below the root, depth first."""
+        return self.root.walk()
+
+    def regularized(self) -> Iterator[tuple[Layer, Regularizer]]:
+        for layer in self.layers():
+            for regularizer in layer.regularizers:
+                yield layer, regularizer
+
+    def coverage(self) -> Coverage:
+        layers = list(self.layers())
+        bearing = [layer for layer in layers if layer.is_weight_bearing]
+        return Coverage(
+            layers=len(layers),
+            weight_bearing=len(bearing),
+            covered=sum(1 for layer in bearing if layer.weight_regularizers),
+            regularizers=sum(len(layer.regularizers) for layer in layers),
+        )
