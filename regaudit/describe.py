@@ -1,0 +1,40 @@
+"""Short human spellings of tree facts, shared by rule messages and reporters."""
+
+from __future__ import annotations
+
+import math
+
+from regaudit.tree import Origin, Regularizer
+
+
+def factor(value: float) -> str:
+    """`%.3g`, so float32 noise (0.009999999776482582) reads as the value that was meant (0.01)."""
+    if math.isnan(value) or math.isinf(value):
+        return str(value)
+    return f"{value:.3g}"
+
+
+def regularizer_label(regularizer: Regularizer) -> str:
+    """`L2(l2=0.0001)`, `ScaledL2(strength=0.5)`, `my_fn()`, `<lambda>`."""
+    if regularizer.origin is Origin.UNKNOWN:
+        return "(uninterpretable)"
+    if regularizer.origin is Origin.LAMBDA:
+        return "<lambda>"
+    arguments = [f"{name}={factor(value)}" for name, value in regularizer.factors.items()]
+    arguments += [f"{name}={value}" for name, value in regularizer.options.items() if isinstance(value, str)]
+    return f"{regularizer.class_name}({', '.join(arguments)})"
+
+
+def keras_spelling(regularizer: Regularizer) -> str | None:
+    """The Keras 2/3 constructor call for an L1/L2 penalty, or None if there is no plain equivalent."""
+    if set(regularizer.factors) - {"l1", "l2"} or regularizer.options:
+        return None
+    l1 = regularizer.factors.get("l1", 0.0)
+    l2 = regularizer.factors.get("l2", 0.0)
+    if l1 and l2:
+        return f"keras.regularizers.L1L2(l1={factor(l1)}, l2={factor(l2)})"
+    if l1:
+        return f"keras.regularizers.L1({factor(l1)})"
+    if l2:
+        return f"keras.regularizers.L2({factor(l2)})"
+    return None
