@@ -1,0 +1,96 @@
+"""The JSON report: the machine contract, versioned by `schema_version` (see report.schema.json)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, TextIO
+
+from regaudit import __version__
+from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
+from regaudit.tree import Layer, Regularizer
+
+SCHEMA_VERSION = 1
+
+
+def render(result: AuditResult, context: Any, stream: TextIO) -> None:
+    json.dump(document(result), stream, indent=2, allow_nan=False)
+    stream.write("\n")
+
+
+def document(result: AuditResult) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "regaudit", "version": __version__},
+        "artifacts": [_artifact(artifact) for artifact in result.artifacts],
+        "summary": {
+            "artifacts": len(result.artifacts),
+            **{status.value: len(result.with_status(status)) for status in Status},
+            "findings": _severity_counts(result),
+        },
+    }
+
+
+def _artifact(artifact: ArtifactResult) -> dict[str, Any]:
+    tree = artifact.tree
+    coverage = tree.coverage() if tree is not None else None
+    return {
+        "path": artifact.path,
+        "format": artifact.format,
+        "keras_version": artifact.keras_version,
+        "status": artifact.status.value,
+        "error": {"code": artifact.error.code, "message": artifact.error.message} if artifact.error else None,
+        "layers": [_layer(layer) for layer in tree.layers()] if tree is not None else [],
+        "findings": [_finding(finding) for finding in artifact.findings],
+        "summary": {
+            "layers": coverage.layers if coverage else 0,
+            "weight_bearing_layers": coverage.weight_bearing if coverage else 0,
+            "covered_layers": coverage.covered if coverage else 0,
+            "regularizers": coverage.regularizers if coverage else 0,
+            "findings": _severity_counts(artifact),
+        },
+    }
+
+
+def _layer(layer: Layer) -> dict[str, Any]:
+    return {
+        "path": layer.path,
+        "name": layer.name,
+        "class_name": layer.class_name,
+        "kind": layer.kind.value,
+        "trainable": layer.trainable,
+        "weight_bearing": layer.is_weight_bearing,
+        "regularizers": [_regularizer(regularizer) for regularizer in layer.regularizers],
+    }
+
+
+def _regularizer(regularizer: Regularizer) -> dict[str, Any]:
+    return {
+        "slot": regularizer.slot,
+        "argument": regularizer.argument,
+        "class_name": regularizer.class_name,
+        "factors": {name: _number(value) for name, value in regularizer.factors.items()},
+        "origin": regularizer.origin.value,
+        "module": regularizer.module,
+        "registered_name": regularizer.registered_name,
+    }
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    return {
+        "rule": finding.rule,
+        "name": finding.name,
+        "severity": finding.severity.value,
+        "layer": finding.layer,
+        "argument": finding.argument,
+        "message": finding.message,
+    }
+
+
+def _severity_counts(source: AuditResult | ArtifactResult) -> dict[str, int]:
+    return {severity.value: count for severity, count in source.severity_counts().items()}
+
+
+def _number(value: float) -> float | str:
+    # JSON has no NaN or infinity; a hand-edited factor can be either, so it is spelled out.
+    return value if math.isfinite(value) else str(value)
