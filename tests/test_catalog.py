@@ -1,0 +1,65 @@
+"""The rule catalog: complete, self-documenting, tested by its own cases, and codes are forever."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import ROOT
+from regaudit.catalog import catalog_dir, load_catalog
+from regaudit.checks import all_checks
+from regaudit.testing import run_case
+
+CATALOG = load_catalog()
+RULES = [rule for rule in CATALOG.rules.values() if not rule.is_diagnostic]
+CASES = [(rule.code, index, case) for rule in RULES for index, case in enumerate(rule.cases)]
+
+
+def test_catalog_is_read_from_the_top_level_rules_folder_in_a_checkout():
+    assert catalog_dir() == ROOT / "rules"
+
+
+def test_codes_are_unique_well_formed_and_match_file_names():
+    names = [rule.name for rule in CATALOG.rules.values()]
+    assert len(set(names)) == len(names)
+    for path in sorted((ROOT / "rules").glob("RA*.toml")):
+        rule = CATALOG.rules[path.stem]
+        assert re.fullmatch(r"RA\d{3}", rule.code)
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", rule.name)
+
+
+def test_every_rule_has_logic_and_every_check_is_in_the_catalog():
+    assert set(all_checks()) == {rule.code for rule in RULES}
+
+
+def test_diagnostics_are_the_nine_hundreds():
+    assert all(rule.code.startswith("RA9") == rule.is_diagnostic for rule in CATALOG.rules.values())
+
+
+@pytest.mark.parametrize("rule", CATALOG.rules.values(), ids=lambda rule: rule.code)
+def test_every_rule_documents_itself(rule):
+    assert rule.summary and "\n" not in rule.summary and len(rule.summary) <= 90
+    for section in (rule.what, rule.why, rule.fix):
+        assert len(section.split()) >= 8
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.code)
+def test_every_rule_has_a_case_that_fires_and_one_that_does_not(rule):
+    assert any(case.fires for case in rule.cases), f"{rule.code}: no case where it fires"
+    assert any(not case.fires for case in rule.cases), f"{rule.code}: no case where it stays quiet"
+
+
+@pytest.mark.parametrize("code, index, case", CASES, ids=[f"{code}-{index}" for code, index, _ in CASES])
+def test_rule_case(code, index, case):
+    assert run_case(code, case) == list(case.fires), case.title
+
+
+def test_released_codes_never_disappear():
+    """Every code the CHANGELOG ever announced is still in the catalog, or listed as retired."""
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    announced = set(re.findall(r"\bRA\d{3}\b", changelog))
+    assert announced, "CHANGELOG.md names no rule codes"
+    missing = announced - set(CATALOG.rules) - set(CATALOG.retired)
+    assert not missing, f"codes announced in CHANGELOG.md but neither in rules/ nor retired: {sorted(missing)}"
+    assert not set(CATALOG.retired) & set(CATALOG.rules), "a retired code was reused"

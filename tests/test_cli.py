@@ -1,0 +1,174 @@
+"""The command line as users and CI gates meet it: exit codes, output files, colour, the JSON contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+import regaudit
+from conftest import ROOT, dense, json_report, run_cli
+
+SCHEMA = json.loads((ROOT / "regaudit" / "reporters" / "report.schema.json").read_text())
+L2 = {"class_name": "L2", "config": {"l2": 0.001}}
+
+
+def write_model(path: Path, layers: list[dict]) -> Path:
+    path.write_text(json.dumps({"class_name": "Sequential", "keras_version": "2.15.0",
+                                "config": {"name": "m", "layers": layers}}))
+    return path
+
+
+@pytest.fixture
+def clean(tmp_path) -> Path:
+    return write_model(tmp_path / "clean.json", [dense("d", kernel_initializer={}, kernel_regularizer=L2)])
+
+
+@pytest.fixture
+def broken(tmp_path) -> Path:
+    """A function regularizer: an error-severity finding (RA303)."""
+    return write_model(tmp_path / "broken.json", [dense("d", kernel_initializer={}, kernel_regularizer="my_fn")])
+
+
+@pytest.fixture
+def weights_only(tmp_path) -> Path:
+    path = tmp_path / "w.weights.json"
+    path.write_text(json.dumps({"metadata": {}, "weight_map": {}}))
+    return path
+
+
+def test_version_and_help():
+    assert run_cli("--version").stdout.strip() == f"regaudit {regaudit.__version__}"
+    help_text = run_cli("check", "--help").stdout
+    for line in ("0  no finding at or above --fail-on", "3  an input could not be read"):
+        assert line in help_text
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "Missing argument"),
+        (["--format", "yaml", "x.keras"], "Invalid value for '--format'"),
+        (["--fail-on", "sometimes", "x.keras"], "Invalid value for '--fail-on'"),
+    ],
+)
+def test_usage_errors_exit_2(args, message):
+    completed = run_cli("check", *args)
+    assert completed.returncode == 2
+    assert message in completed.stderr and "Traceback" not in completed.stderr
+
+
+def test_exit_0_when_nothing_reaches_fail_on(clean):
+    assert run_cli("check", str(clean)).returncode == 0
+
+
+def test_exit_1_on_error_findings_and_fail_on_never(broken):
+    assert run_cli("check", str(broken)).returncode == 1
+    assert run_cli("check", "--fail-on", "never", str(broken)).returncode == 0
+    assert run_cli("check", "--fail-on", "info", str(broken)).returncode == 1
+
+
+def test_skipped_inputs_are_listed_but_do_not_fail_the_run(clean, weights_only):
+    code, report = json_report(str(clean), str(weights_only))
+    assert code == 0
+    assert [a["status"] for a in report["artifacts"]] == ["ok", "skipped"]
+    assert report["artifacts"][1]["error"]["code"] == "RA901"
+
+
+def test_exit_3_when_nothing_was_auditable(weights_only, tmp_path):
+    completed = run_cli("check", str(weights_only))
+    assert completed.returncode == 3
+    assert "nothing was audited" in completed.stdout
+    assert run_cli("check", str(tmp_path / "empty_dir_that_is_missing")).returncode == 3
+
+
+def test_exit_3_beats_exit_1_when_an_input_is_unreadable(broken, tmp_path):
+    assert run_cli("check", str(broken), str(tmp_path / "missing.keras")).returncode == 3
+
+
+def test_json_report_matches_the_schema_and_the_model(broken, weights_only):
+    code, report = json_report(str(broken), str(weights_only))
+    jsonschema.validate(report, SCHEMA, cls=jsonschema.Draft202012Validator)
+    artifact = report["artifacts"][0]
+    assert (artifact["format"], artifact["keras_version"], artifact["status"]) == ("config-json", "2.15.0", "ok")
+    assert artifact["layers"] == [{
+        "path": "d", "name": "d", "class_name": "Dense", "kind": "layer", "trainable": True, "weight_bearing": True,
+        "regularizers": [{"slot": "kernel", "argument": "kernel_regularizer", "class_name": "my_fn", "factors": {},
+                          "origin": "function", "module": None, "registered_name": None}]}]
+    assert [(f["rule"], f["layer"], f["argument"]) for f in artifact["findings"]] == [("RA303", "d", "kernel_regularizer")]
+    assert report["summary"] == {"artifacts": 2, "ok": 1, "skipped": 1, "error": 0,
+                                 "findings": {"error": 1, "warning": 0, "info": 0}}
+
+
+def test_output_file_is_written_whole_and_stdout_stays_empty(broken, tmp_path):
+    target = tmp_path / "report.json"
+    target.write_text("previous report")
+    completed = run_cli("check", "--format", "json", "--output", str(target), str(broken))
+    assert completed.returncode == 1 and completed.stdout == ""
+    assert json.loads(target.read_text())["summary"]["findings"]["error"] == 1
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report")] == []  # no temporary left
+
+
+def test_unwritable_output_is_a_one_line_usage_error(clean, tmp_path):
+    completed = run_cli("check", "--output", str(tmp_path / "no" / "such" / "dir" / "r.txt"), str(clean))
+    assert completed.returncode == 2
+    assert "cannot write" in completed.stderr and "Traceback" not in completed.stderr
+
+
+def test_text_report_lists_regularizers_coverage_findings_and_a_summary(broken, clean):
+    text = run_cli("check", str(broken), str(clean)).stdout
+    assert "d      Dense  kernel  my_fn()      function" in text
+    assert "1 of 1 weight-bearing layers carry a weight regularizer" in text
+    assert "RA303 error   d kernel_regularizer" in text
+    assert "L2(l2=0.001)" in text
+    assert text.rstrip().endswith("2 artifacts (2 audited); 1 finding (1 error)")
+    assert "\x1b[" not in text  # not a terminal: no colour
+
+
+def run_on_terminal(*args: str, env: dict[str, str]) -> str:
+    """Run with stdout on a pseudo-terminal, as in an interactive shell."""
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "regaudit", *args], stdout=follower, stderr=follower,
+                               env={k: v for k, v in {**os.environ, **env}.items() if v is not None})
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait()
+    os.close(leader)
+    return b"".join(chunks).decode()
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(broken):
+    assert "\x1b[31m" in run_on_terminal("check", str(broken), env={"NO_COLOR": None})
+    assert "\x1b[" not in run_on_terminal("check", str(broken), env={"NO_COLOR": "1"})
+
+
+def test_python_api_returns_the_result_reporters_render(broken, clean):
+    result = regaudit.audit([str(broken), str(clean)])
+    assert [artifact.status.value for artifact in result.artifacts] == ["ok", "ok"]
+    assert [finding.rule for finding in result.findings] == ["RA303"]
+    assert regaudit.audit(str(clean)).artifacts[0].path == str(clean)  # one path as a plain string
+
+
+def test_check_path_never_imports_keras_or_tensorflow(clean):
+    probe = (
+        "import sys, regaudit.cli\n"
+        "sys.argv = ['regaudit', 'check', %r]\n"
+        "try:\n    regaudit.cli.main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('keras', 'tensorflow', 'tf_keras', 'torch', 'jax') if m in sys.modules))\n"
+    ) % str(clean)
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert completed.stdout.strip().splitlines()[-1] == "[]"

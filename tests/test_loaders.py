@@ -1,0 +1,267 @@
+"""Finding artifacts and reading each format: content decides, never the extension alone."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import h5py
+import pytest
+
+from conftest import dense
+from regaudit.loaders import Candidate, discover, load, should_report
+from regaudit.loaders.problems import (
+    Corrupt,
+    FormatMismatch,
+    GitLfsPointer,
+    NoArchitecture,
+    NotAModel,
+    OverLimits,
+    UnreadableInput,
+)
+from regaudit.loaders.sniff import Content, classify
+
+MODEL = {"module": "keras", "class_name": "Sequential", "registered_name": None,
+         "config": {"name": "m", "layers": [dense("d", kernel_regularizer={"class_name": "L2", "config": {"l2": 0.001}})]},
+         "compile_config": {"optimizer": {"module": "keras.optimizers", "class_name": "AdamW",
+                                          "config": {"weight_decay": 0.004}, "registered_name": None}}}
+LFS_POINTER = (
+    "version https://git-lfs.github.com/spec/v1\n"
+    "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
+    "size 12345\n"
+)
+
+
+def write_keras_zip(path: Path, config=MODEL, metadata=None) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", json.dumps(metadata or {"keras_version": "3.15.1", "date_saved": "x"}))
+        archive.writestr("config.json", json.dumps(config))
+        archive.writestr("model.weights.h5", b"")
+    return path
+
+
+def write_h5(path: Path, **attrs) -> Path:
+    with h5py.File(path, "w") as file:
+        for key, value in attrs.items():
+            file.attrs[key] = value
+    return path
+
+
+def load_path(path: Path, explicit: bool = True):
+    return load(Candidate(path, str(path), explicit))
+
+
+@pytest.mark.parametrize(
+    "head, content",
+    [
+        (b"PK\x03\x04rest", Content.ZIP),
+        (b"PK\x05\x06" + b"\0" * 18, Content.ZIP),
+        (b"\x89HDF\r\n\x1a\n", Content.HDF5),
+        (b"\0" * 512 + b"\x89HDF\r\n\x1a\n", Content.HDF5),  # after a 512-byte user block
+        (LFS_POINTER.encode(), Content.LFS_POINTER),
+        (b'\xef\xbb\xbf  \n{"class_name": 1}', Content.JSON),
+        (b"[1, 2]", Content.JSON),
+        (b"", Content.EMPTY),
+        (b"\x80\x04\x95 pickle", Content.OTHER),
+    ],
+)
+def test_classify_by_content(head, content):
+    assert classify(head) is content
+
+
+def test_keras_zip_reads_config_metadata_and_optimizer(tmp_path):
+    tree = load_path(write_keras_zip(tmp_path / "m.keras"))
+    assert (tree.format, tree.keras_version) == ("keras-zip", "3.15.1")
+    assert (tree.optimizer.class_name, tree.optimizer.weight_decay) == ("AdamW", 0.004)
+    assert [layer.path for layer in tree.layers()] == ["d"]
+
+
+def test_unzipped_keras_directory(tmp_path):
+    directory = tmp_path / "saved"
+    directory.mkdir()
+    (directory / "config.json").write_text(json.dumps(MODEL))
+    (directory / "metadata.json").write_text(json.dumps({"keras_version": "3.15.1"}))
+    (directory / "model.weights.h5").write_bytes(b"")
+    tree = load_path(directory)
+    assert (tree.format, tree.keras_version) == ("keras-dir", "3.15.1")
+    assert [c.display for c in discover([str(tmp_path)])] == [str(directory)]
+
+
+def test_hdf5_full_model_accepts_str_and_bytes_attributes(tmp_path):
+    config = json.dumps({"class_name": "Sequential", "config": MODEL["config"]})
+    training = json.dumps({"optimizer_config": {"class_name": "Custom>AdamW", "config": {"weight_decay": 0.004}}})
+    as_str = load_path(write_h5(tmp_path / "a.h5", model_config=config, keras_version="2.21.0", training_config=training))
+    as_bytes = load_path(write_h5(tmp_path / "b.h5", model_config=config.encode(), keras_version=b"1.2.2"))
+    assert (as_str.format, as_str.keras_version, as_str.optimizer.class_name) == ("hdf5", "2.21.0", "AdamW")
+    assert as_bytes.keras_version == "1.2.2"
+    assert [r.factors["l2"] for _, r in as_bytes.regularized()] == [0.001]
+
+
+def test_hdf5_loss_scale_optimizer_is_unwrapped(tmp_path):
+    training = json.dumps({"optimizer_config": {"class_name": "LossScaleOptimizer", "config": {
+        "inner_optimizer": {"module": "keras.optimizers", "class_name": "SGD", "config": {"weight_decay": 0.01}}}}})
+    tree = load_path(write_h5(tmp_path / "m.h5", model_config=json.dumps(MODEL), training_config=training))
+    assert (tree.optimizer.class_name, tree.optimizer.weight_decay) == ("SGD", 0.01)
+
+
+def test_weights_only_files_are_skipped_with_a_reason(tmp_path):
+    legacy = write_h5(tmp_path / "w.h5", layer_names=[b"dense"], keras_version="2.3.1")
+    keras3 = tmp_path / "w.weights.h5"
+    with h5py.File(keras3, "w") as file:
+        file.create_group("layers/dense/vars")
+        file.create_group("vars")
+    sharded = tmp_path / "w.weights.json"
+    sharded.write_text(json.dumps({"metadata": {"total_size": 1.0}, "weight_map": {"/vars": "w_00000.weights.h5"}}))
+    for path, phrase in [(legacy, "save_weights"), (keras3, "Keras 3 weights-only"), (sharded, "sharded weights")]:
+        with pytest.raises(NoArchitecture, match=phrase):
+            load_path(path)
+
+
+@pytest.mark.parametrize(
+    "document, problem, phrase",
+    [
+        ({"format": "graph-model", "modelTopology": {"node": []}}, NoArchitecture, "graph model"),
+        ([{"name": "flatten", "type": "Flatten", "config": {}, "weights": []}], NotAModel, "list of 1 objects with keys name, type"),
+        ({"name": "not a model"}, NotAModel, "an object with keys name"),
+        ({"modelTopology": "text"}, Corrupt, "modelTopology is not an object"),
+    ],
+)
+def test_json_documents_that_hold_no_model(tmp_path, document, problem, phrase):
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(problem, match=phrase):
+        load_path(path)
+
+
+def test_tfjs_with_and_without_model_config_wrapper(tmp_path):
+    wrapped = tmp_path / "converted.json"
+    wrapped.write_text(json.dumps({"format": "layers-model", "modelTopology": {
+        "keras_version": "2.4.0", "model_config": {"class_name": "Sequential", "config": MODEL["config"]},
+        "training_config": {"optimizer_config": {"class_name": "Adam", "config": {"lr": 0.001}}}}}))
+    bare = tmp_path / "saved_by_tfjs.json"
+    bare.write_text(json.dumps({"format": "layers-model", "modelTopology": {
+        "class_name": "Sequential", "config": MODEL["config"], "keras_version": "tfjs-layers 4.22.0"}}))
+    for path, version in [(wrapped, "2.4.0"), (bare, "tfjs-layers 4.22.0")]:
+        tree = load_path(path)
+        assert (tree.format, tree.keras_version, len(list(tree.regularized()))) == ("tfjs-layers", version, 1)
+
+
+def test_get_config_output_without_class_name(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"name": "m", "layers": MODEL["config"]["layers"]}))
+    assert [layer.path for layer in load_path(path).layers()] == ["d"]
+
+
+@pytest.mark.parametrize(
+    "name, write, phrase",
+    [
+        # tf.keras <= 2.11 wrote HDF5 under a .keras name; Keras 3 refuses to load it.
+        ("model.keras", lambda p: write_h5(p, model_config=json.dumps(MODEL)), "named .keras but holds HDF5"),
+        ("model.h5", write_keras_zip, "named .h5 but holds a zip archive"),
+        ("model.json", write_keras_zip, "rename it to .keras"),
+        ("model.hdf5", lambda p: p.write_text(json.dumps(MODEL)), "holds JSON"),
+    ],
+)
+def test_extension_that_disagrees_with_the_content(tmp_path, name, write, phrase):
+    path = tmp_path / name
+    write(path)
+    with pytest.raises(FormatMismatch, match=phrase):
+        load_path(path)
+
+
+def test_other_extensions_are_read_by_content(tmp_path):
+    assert load_path(write_keras_zip(tmp_path / "model.bin")).format == "keras-zip"
+
+
+@pytest.mark.parametrize(
+    "content, problem, phrase",
+    [
+        (b"", Corrupt, "empty file"),
+        (LFS_POINTER.encode(), GitLfsPointer, "git lfs pull"),
+        (b"PK\x03\x04garbage", Corrupt, "not a readable zip"),
+        (b"\x89HDF\r\n\x1a\n" + b"\0" * 100, Corrupt, "not a readable HDF5"),
+        (b'{"class_name": "Sequential", "config": {"layers": [', Corrupt, "not valid JSON"),
+        (b"\x80\x04\x95 a pickle", NotAModel, "neither a zip archive, HDF5 nor JSON"),
+    ],
+)
+def test_unreadable_content(tmp_path, content, problem, phrase):
+    path = tmp_path / "model.bin"
+    path.write_bytes(content)
+    with pytest.raises(problem, match=phrase):
+        load_path(path)
+
+
+def test_zip_without_config_json(tmp_path):
+    path = tmp_path / "model.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("model.weights.h5", b"")
+    with pytest.raises(NotAModel, match="without config.json"):
+        load_path(path)
+
+
+def test_paths_that_cannot_be_read(tmp_path):
+    with pytest.raises(UnreadableInput, match="no such file"):
+        load_path(tmp_path / "missing.keras")
+    with pytest.raises(NotAModel, match="no Keras model files found"):
+        load_path(tmp_path)
+
+
+def test_saved_model_directory_is_skipped(tmp_path):
+    (tmp_path / "saved_model.pb").write_bytes(b"\x08\x01")
+    with pytest.raises(NoArchitecture, match="SavedModel"):
+        load_path(tmp_path)
+
+
+def test_directory_walk_picks_models_by_content_and_passes_over_the_rest(tmp_path):
+    write_keras_zip(tmp_path / "a.keras")
+    (tmp_path / "nested" / "deeper").mkdir(parents=True)
+    write_keras_zip(tmp_path / "nested" / "deeper" / "renamed.bin")
+    (tmp_path / "README.md").write_text("# models")
+    (tmp_path / "notes.json").write_text('{"hello": "world"}')
+    (tmp_path / ".git").mkdir()
+    write_keras_zip(tmp_path / ".git" / "hidden.keras")
+    (tmp_path / "venv").mkdir()
+    (tmp_path / "venv" / "pyvenv.cfg").write_text("home = /usr")
+    write_keras_zip(tmp_path / "venv" / "vendored.keras")
+    found = [c.display for c in discover([str(tmp_path)])]
+    root = str(tmp_path)
+    # notes.json is a candidate by its extension; reading it later shows it is not a model.
+    assert found == [f"{root}/a.keras", f"{root}/notes.json", f"{root}/nested/deeper/renamed.bin"]
+
+
+def test_each_file_is_audited_once_even_when_named_twice(tmp_path):
+    path = write_keras_zip(tmp_path / "a.keras")
+    assert len(list(discover([str(path), str(tmp_path), str(path)]))) == 1
+
+
+def test_an_empty_directory_is_reported(tmp_path):
+    assert [(c.display, c.explicit) for c in discover([str(tmp_path)])] == [(str(tmp_path), True)]
+
+
+@pytest.mark.parametrize(
+    "name, explicit, problem, reported",
+    [
+        ("x.bin", False, NotAModel("n"), False),  # some other zip found in a walk
+        ("x.json", False, NotAModel("n"), False),  # package.json and friends
+        ("x.keras", False, NotAModel("n"), True),  # a .keras always claims to be a model
+        ("x.h5", False, NoArchitecture("n"), True),  # weights-only: listed, never silent
+        ("x.bin", False, Corrupt("n"), False),
+        ("x.h5", False, Corrupt("n"), True),
+        ("x.json", True, NotAModel("n"), True),  # named on the command line: always reported
+    ],
+)
+def test_what_a_directory_walk_reports(name, explicit, problem, reported):
+    assert should_report(Candidate(Path(name), name, explicit), problem) is reported
+
+
+def test_declared_zip_size_is_refused_before_inflating(tmp_path):
+    path = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("config.json", "w", force_zip64=True) as member:
+            chunk = b" " * (1 << 20)
+            for _ in range(80):
+                member.write(chunk)
+    assert path.stat().st_size < 1 << 20
+    with pytest.raises(OverLimits, match="declares 80 MB uncompressed"):
+        load_path(path)
