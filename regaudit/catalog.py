@@ -8,6 +8,7 @@ logic lives in `regaudit.checks`. Codes are forever: retired codes stay listed i
 from __future__ import annotations
 
 import json
+import re
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -15,11 +16,6 @@ from typing import Any, Mapping, NamedTuple
 
 from regaudit.outcomes import Severity
 from regaudit.tree import EMPTY
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 RETIRED_FILE = "retired.toml"
 
@@ -48,7 +44,9 @@ class RuleDoc(NamedTuple):
     why: str
     fix: str
     added: str
-    kind: str = "rule"  # "rule": logic in regaudit.checks; "diagnostic": raised while reading
+    # "rule": logic in regaudit.checks, run on every tree; "diagnostic": raised while reading an
+    # artifact; "configuration": about the run's own suppressions and baseline.
+    kind: str = "rule"
     references: tuple[str, ...] = ()
     raw_cases: tuple[Mapping[str, Any], ...] = ()
 
@@ -57,21 +55,55 @@ class RuleDoc(NamedTuple):
         return self.kind == "diagnostic"
 
     @property
+    def is_check(self) -> bool:
+        return self.kind == "rule"
+
+    @property
     def cases(self) -> tuple[Case, ...]:
         # Parsed on demand: an audit needs names and severities, never the cases.
         return tuple(_case_from_toml(case) for case in self.raw_cases)
 
 
-class Catalog(NamedTuple):
-    rules: Mapping[str, RuleDoc]  # by code, in code order
-    retired: Mapping[str, str]  # code -> why it was retired
+class Catalog:
+    """The rules in `directory`. Codes come from file names; a file is parsed when first needed,
+    so an audit reads only the entries of rules that fired."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.codes: tuple[str, ...] = tuple(sorted(path.stem for path in directory.glob("RA*.toml")))
+        self._parsed: dict[str, RuleDoc] = {}
+
+    def rule(self, code: str) -> RuleDoc:
+        if code not in self._parsed:
+            path = self.directory / f"{code}.toml"
+            self._parsed[code] = _rule_from_toml(_read_toml(path), path)
+        return self._parsed[code]
+
+    @property
+    def rules(self) -> dict[str, RuleDoc]:
+        """Every rule, by code, in code order."""
+        return {code: self.rule(code) for code in self.codes}
+
+    @property
+    def retired(self) -> dict[str, str]:
+        """Retired codes and why; they are never reused."""
+        path = self.directory / RETIRED_FILE
+        return dict(_read_toml(path).get("retired", {})) if path.is_file() else {}
+
+    def codes_for(self, selector: str) -> tuple[str, ...]:
+        """The codes a selector names: a code, a prefix (RA, RA2, RA20) or a rule name."""
+        if re.fullmatch(r"RA\d{0,3}", selector):
+            return tuple(code for code in self.codes if code.startswith(selector))
+        return tuple(rule.code for rule in self.rules.values() if rule.name == selector)
+
+    def is_selector(self, selector: str) -> bool:
+        return bool(self.codes_for(selector))
 
     def get(self, code_or_name: str) -> RuleDoc | None:
         wanted = code_or_name.strip()
-        for rule in self.rules.values():
-            if wanted.upper() == rule.code or wanted == rule.name:
-                return rule
-        return None
+        if wanted.upper() in self.codes:
+            return self.rule(wanted.upper())
+        return next((rule for rule in self.rules.values() if rule.name == wanted), None)
 
 
 def catalog_dir() -> Path:
@@ -82,17 +114,16 @@ def catalog_dir() -> Path:
 
 @lru_cache(maxsize=None)
 def load_catalog(directory: Path | None = None) -> Catalog:
-    directory = directory or catalog_dir()
-    rules = {}
-    for path in sorted(directory.glob("RA*.toml")):
-        rule = _rule_from_toml(_read_toml(path), path)
-        rules[rule.code] = rule
-    retired_path = directory / RETIRED_FILE
-    retired = _read_toml(retired_path).get("retired", {}) if retired_path.is_file() else {}
-    return Catalog(rules=rules, retired=dict(retired))
+    return Catalog(directory or catalog_dir())
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    # Imported here: parsing TOML costs a few milliseconds an audit without findings never pays.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
     with open(path, "rb") as stream:
         return tomllib.load(stream)
 

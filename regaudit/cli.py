@@ -1,4 +1,4 @@
-"""The `regaudit` command line. Parse options, run the engine, render, exit with an ExitCode."""
+"""The `regaudit` command line. Parse options, resolve configuration once, run, render, exit."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import io
 import os
 import sys
 from pathlib import Path
+from typing import Any, Callable, TextIO
 
 import click
 
 from regaudit import __version__
-from regaudit.config import FAIL_ON_CHOICES, Settings, parse_fail_on
+from regaudit.config import FAIL_ON_CHOICES
 from regaudit.outcomes import ExitCode
 from regaudit.reporters import FORMATS
 
@@ -21,37 +22,156 @@ Exit codes:
   2  usage, configuration or internal error
   3  an input could not be read, or nothing at all was auditable"""
 
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="regaudit", message="%(prog)s %(version)s")
 def cli() -> None:
     """Static regularization auditor for saved Keras models."""
 
 
-@cli.command(epilog=EXIT_CODES_HELP)
+def _config_options(command: Callable) -> Callable:
+    """--config and --isolated, shared by the commands that read configuration."""
+    command = click.option("--isolated", is_flag=True, help="Ignore configuration files.")(command)
+    return click.option(
+        "--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Read configuration from FILE instead of looking for one from the working directory up.",
+    )(command)
+
+
+def _split(values: tuple[str, ...]) -> list[str] | None:
+    """Rule lists may be repeated or comma-separated: --ignore RA1 --ignore RA203,RA204."""
+    items = [item.strip() for value in values for item in value.split(",") if item.strip()]
+    return items or None
+
+
+@cli.command(epilog=EXIT_CODES_HELP, context_settings=CONTEXT)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("--format", "format_", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Report format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to FILE (whole or not at all) instead of standard output.")
-@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="error", show_default=True,
-              help="Lowest finding severity that makes the run fail (exit 1).")
-def check(paths: tuple[str, ...], format_: str, output: Path | None, fail_on: str) -> None:
+@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES),
+              help="Lowest finding severity that makes the run fail (exit 1). [default: error]")
+@click.option("--select", multiple=True, metavar="RULES", help="Rules to run: codes, prefixes (RA2) or names.")
+@click.option("--extend-select", multiple=True, metavar="RULES", help="Rules to run in addition to --select.")
+@click.option("--ignore", multiple=True, metavar="RULES", help="Rules not to run.")
+@click.option("--target-keras", metavar="VERSION", help="Keras version the model will be trained with (RA402).")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
+              help="Fail only on findings not recorded in this baseline file.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path),
+              help="Record this run's findings in a baseline file, and exit 0.")
+@click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the report.")
+@_config_options
+def check(paths: tuple[str, ...], format_: str, output: Path | None, fail_on: str | None,
+          select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...],
+          target_keras: str | None, baseline: Path | None, write_baseline: Path | None, statistics: bool,
+          config_file: Path | None, isolated: bool) -> None:
     """Audit model files (.keras, .h5, model JSON, TF.js model.json) and directories."""
-    from regaudit.catalog import load_catalog
     from regaudit.engine import audit
+    from regaudit.suppression import write_baseline as record
+
+    if baseline and write_baseline:
+        raise click.UsageError("--baseline and --write-baseline cannot be used together")
+    command_line = {
+        "fail-on": fail_on,
+        "select": _split(select),
+        "extend-select": _split(extend_select),
+        "ignore": _split(ignore),
+        "target-keras": target_keras,
+        "baseline": str(baseline) if baseline else None,
+    }
+    settings, _ = _settings(command_line, config_file, isolated)
+    if write_baseline:  # record everything the configuration reports, not what an old baseline hid
+        settings = _without_baseline(settings)
+    result = audit(paths, settings)
+    _emit(output, lambda stream: _render_check(result, format_, statistics, stream))
+    if write_baseline:
+        entries = record(write_baseline, result)
+        click.echo(f"regaudit: wrote {entries} baseline entries to {write_baseline}", err=True)
+        code = result.exit_code(None)
+    else:
+        code = result.exit_code(settings.fail_on)
+    sys.exit(code)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--format", "format_", type=click.Choice(("text", "json", "markdown")), default="text",
+              show_default=True)
+def rules(format_: str) -> None:
+    """List every rule in the catalog."""
+    from regaudit.catalog import load_catalog
+    from regaudit.reporters import explain as render
+
+    render.rule_list(load_catalog(), format_, sys.stdout)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("rule")
+@click.option("--format", "format_", type=click.Choice(("text", "json")), default="text", show_default=True)
+def rule(rule: str, format_: str) -> None:
+    """Explain RULE (a code such as RA202, or a name such as double-weight-decay)."""
+    from regaudit.catalog import load_catalog
+    from regaudit.reporters import explain as render
+
+    catalog = load_catalog()
+    found = catalog.get(rule)
+    if found is None:
+        retired = catalog.retired.get(rule.upper())
+        reason = f"{rule.upper()} was retired: {retired}" if retired else f"no rule {rule!r} (see `regaudit rules`)"
+        raise click.UsageError(reason)
+    render.rule_doc(found, format_, sys.stdout)
+
+
+@cli.command("config", context_settings=CONTEXT)
+@click.option("--format", "format_", type=click.Choice(("text", "json")), default="text", show_default=True)
+@_config_options
+def show_config(format_: str, config_file: Path | None, isolated: bool) -> None:
+    """Print the effective configuration and where each value came from."""
+    from regaudit.reporters import explain as render
+
+    settings, path = _settings({}, config_file, isolated)
+    render.settings(settings, path, format_, sys.stdout)
+
+
+def _settings(command_line: dict[str, Any], config_file: Path | None, isolated: bool):
+    from regaudit.catalog import load_catalog
+    from regaudit.config import ConfigError, resolve
+
+    given = {key: value for key, value in command_line.items() if value is not None}
+    try:
+        return resolve(given, known_code=load_catalog().is_selector, config_file=config_file, isolated=isolated)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+
+
+def _without_baseline(settings):
+    from dataclasses import replace
+
+    return replace(settings, baseline=None)
+
+
+def _render_check(result, format_: str, statistics: bool, stream: TextIO) -> None:
+    from regaudit.catalog import load_catalog
     from regaudit.reporters import ReportContext, render
 
-    settings = Settings(fail_on=parse_fail_on(fail_on))
-    result = audit(paths, settings)
-    context = ReportContext(catalog=load_catalog(), color=output is None and _wants_color(sys.stdout))
-    if output is None:
-        render(format_, result, context, sys.stdout)
+    context = ReportContext(catalog=load_catalog(), color=stream is sys.stdout and _wants_color(stream))
+    if statistics:
+        from regaudit.reporters import statistics as per_rule
+
+        per_rule.render(result, context, stream, as_json=format_ == "json")
     else:
-        buffer = io.StringIO()
-        render(format_, result, context, buffer)
-        _write_whole(output, buffer.getvalue())
-    sys.exit(result.exit_code(settings.fail_on))
+        render(format_, result, context, stream)
+
+
+def _emit(output: Path | None, write: Callable[[TextIO], None]) -> None:
+    if output is None:
+        write(sys.stdout)
+        return
+    buffer = io.StringIO()
+    write(buffer)
+    _write_whole(output, buffer.getvalue())
 
 
 def _wants_color(stream: object) -> bool:

@@ -73,16 +73,20 @@ class ArtifactResult(_SeverityCounts):
     error: Diagnostic | None = None
     tree: ModelTree | None = None
     findings: list[Finding] = field(default_factory=list)
+    suppressed: int = 0  # findings hidden by per-file/per-layer ignores or the baseline
 
 
 @dataclass(eq=False)
 class AuditResult(_SeverityCounts):
     artifacts: list[ArtifactResult] = field(default_factory=list)
+    # Findings about the run's own configuration: unused suppressions, stale baseline entries.
+    configuration: list[Finding] = field(default_factory=list)
 
     @property
     def findings(self) -> Iterable[Finding]:
         for artifact in self.artifacts:
             yield from artifact.findings
+        yield from self.configuration
 
     def with_status(self, status: Status) -> list[ArtifactResult]:
         return [artifact for artifact in self.artifacts if artifact.status is status]

@@ -80,7 +80,8 @@ class Layer:
     registered_name: str | None = None
     regularizers: tuple[Regularizer, ...] = ()
     weights: frozenset[str] = frozenset()  # weight slots the layer creates
-    absent_weights: frozenset[str] = frozenset()  # slots the config switches off (use_bias=False)
+    # Slots the config switches off, with the flag that does it: {"bias": "use_bias"}.
+    absent_weights: Mapping[str, str] = field(default_factory=dict)
     inbound: tuple[str, ...] = ()  # names of sibling layers whose outputs feed this one
     outputs: tuple[str, ...] = ()  # for containers: names of the children that are outputs
     children: list[Layer] = field(default_factory=list, repr=False)
@@ -120,13 +121,11 @@ class Layer:
             yield child
             yield from child.walk()
 
-    def sibling(self, name: str) -> Layer | None:
+    def successors(self) -> list[Layer]:
+        """Siblings in the same container that take this layer's output as an input."""
         if self.parent is None:
-            return None
-        for layer in self.parent.children:
-            if layer.name == name:
-                return layer
-        return None
+            return []
+        return [layer for layer in self.parent.children if self.name in layer.inbound]
 
 
 class Optimizer(NamedTuple):
@@ -137,8 +136,13 @@ class Optimizer(NamedTuple):
 
     @property
     def weight_decay(self) -> float | None:
-        value = self.config.get("weight_decay")
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        # Keras 3 and tf.keras >= 2.11 write `weight_decay`; Hugging Face's AdamWeightDecay
+        # `weight_decay_rate`. The legacy `decay` is learning-rate decay, not weight decay.
+        for key in ("weight_decay", "weight_decay_rate"):
+            value = self.config.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return float(value)
+        return None
 
 
 class Coverage(NamedTuple):

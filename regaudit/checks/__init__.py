@@ -1,29 +1,34 @@
-"""Rule logic. Each check reads only the normalized tree and yields hits; the engine turns hits
-into findings with the name and severity from the catalog and the user's configuration.
+"""Rule logic. Each check reads only the normalized tree (and its options from the settings) and
+yields hits; the engine turns hits into findings with the name and severity from the catalog and
+the user's configuration.
 
-One module per rule family (the hundreds digit of the code):
-serialization (RA3xx), legacy (RA4xx).
+One module per rule family, the hundreds digit of the code: coverage (RA0xx), factors (RA1xx),
+interactions (RA2xx), serialization (RA3xx), compatibility (RA4xx), policy (RA5xx).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping, NamedTuple
+from typing import Callable, Iterable, NamedTuple
 
-from regaudit.tree import EMPTY, Layer, ModelTree, Regularizer
+from regaudit.config import Settings
+from regaudit.outcomes import Severity
+from regaudit.tree import Layer, ModelTree, Regularizer
 
 
 class Hit(NamedTuple):
     layer: str | None  # layer path; None for a model-level finding
     argument: str | None
     message: str
+    # A rule may raise one hit above its default severity (RA304 outside the allow-list).
+    severity: Severity | None = None
 
     @classmethod
-    def on(cls, layer: Layer, regularizer: Regularizer, message: str) -> "Hit":
-        return cls(layer.path, regularizer.argument, message)
+    def on(cls, layer: Layer, regularizer: Regularizer, message: str, severity: Severity | None = None) -> "Hit":
+        return cls(layer.path, regularizer.argument, message, severity)
 
 
 class RuleContext(NamedTuple):
-    options: Mapping[str, Any] = EMPTY
+    settings: Settings = Settings()
 
 
 Check = Callable[[ModelTree, RuleContext], Iterable[Hit]]
@@ -43,6 +48,14 @@ def check(code: str) -> Callable[[Check], Check]:
 
 
 def all_checks() -> dict[str, Check]:
-    from regaudit.checks import legacy, serialization  # noqa: F401  (importing registers them)
+    # Importing a family module registers its checks.
+    from regaudit.checks import (  # noqa: F401
+        compatibility,
+        coverage,
+        factors,
+        interactions,
+        policy,
+        serialization,
+    )
 
     return CHECKS

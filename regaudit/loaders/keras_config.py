@@ -208,24 +208,25 @@ def _is_legacy_tensor_ref(value: list) -> bool:
 
 def _custom_sublayers(config: Mapping[str, Any]) -> Iterator[dict]:
     for key, value in config.items():
-        if key in _STRUCTURAL_KEYS:
-            continue
-        candidates = value if isinstance(value, list) else [value]
-        yield from (c for c in candidates if _looks_like_layer(c))
+        if isinstance(value, dict):
+            if key not in _STRUCTURAL_KEYS and _looks_like_layer(value):
+                yield value
+        elif isinstance(value, list) and key not in _STRUCTURAL_KEYS:
+            yield from (item for item in value if _looks_like_layer(item))
 
 
 def _looks_like_layer(value: Any) -> bool:
     # Initializers, constraints and dtype policies are serialized objects too, but only layers
     # carry a name together with a trainable flag, a layer list, initializers or regularizers.
-    if not is_serialized_object(value) or not isinstance(value["config"], dict):
+    config = value.get("config") if isinstance(value, dict) and isinstance(value.get("class_name"), str) else None
+    if not isinstance(config, dict) or not isinstance(config.get("name"), str):
         return False
-    config = value["config"]
-    return isinstance(config.get("name"), str) and any(
-        key in ("trainable", "layers") or key.endswith(("_initializer", "_regularizer")) for key in config
+    return "trainable" in config or "layers" in config or any(
+        key.endswith(("_initializer", "_regularizer")) for key in config
     )
 
 
-def _weight_slots(class_name: str, config: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str]]:
+def _weight_slots(class_name: str, config: Mapping[str, Any]) -> tuple[frozenset[str], dict[str, str]]:
     declared = {
         key[: -len("_initializer")]
         for key in config
@@ -238,9 +239,9 @@ def _weight_slots(class_name: str, config: Mapping[str, Any]) -> tuple[frozenset
     if class_name in _NORMALIZATION_CLASSES:
         declared |= {"gamma", "beta"}
     switched_off = {
-        slot for slot, flags in _SWITCHES.items() if any(config.get(flag) is False for flag in flags)
+        slot: flag for slot, flags in _SWITCHES.items() for flag in flags if config.get(flag) is False
     }
-    return frozenset(declared - switched_off), frozenset(switched_off)
+    return frozenset(declared - set(switched_off)), switched_off
 
 
 def _layer_name(entry: dict, config: Mapping[str, Any]) -> str:

@@ -23,6 +23,7 @@ def document(result: AuditResult) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "regaudit", "version": __version__},
         "artifacts": [_artifact(artifact) for artifact in result.artifacts],
+        "configuration": [_finding(finding) for finding in result.configuration],
         "summary": {
             "artifacts": len(result.artifacts),
             **{status.value: len(result.with_status(status)) for status in Status},
@@ -48,6 +49,7 @@ def _artifact(artifact: ArtifactResult) -> dict[str, Any]:
             "covered_layers": coverage.covered if coverage else 0,
             "regularizers": coverage.regularizers if coverage else 0,
             "findings": _severity_counts(artifact),
+            "suppressed": artifact.suppressed,
         },
     }
 

@@ -28,6 +28,11 @@ def render(result: AuditResult, context: Any, stream: TextIO) -> None:
     paint = _Painter(context.color)
     for artifact in result.artifacts:
         stream.write("\n".join(_artifact_lines(artifact, paint)) + "\n\n")
+    if result.configuration:
+        lines = [paint("configuration", "bold")]
+        for finding in result.configuration:
+            lines += _finding_lines(finding, paint)
+        stream.write("\n".join(lines) + "\n\n")
     stream.write(_overall_summary(result, paint) + "\n")
 
 
@@ -44,7 +49,10 @@ def _artifact_lines(artifact: ArtifactResult, paint: _Painter) -> list[str]:
     )
     for finding in artifact.findings:
         lines += _finding_lines(finding, paint)
-    lines.append(INDENT + _counts(artifact.severity_counts()))
+    counts = _counts(artifact.severity_counts())
+    if artifact.suppressed:
+        counts += f"; {artifact.suppressed} suppressed by configuration or baseline"
+    lines.append(INDENT + counts)
     return lines
 
 
@@ -96,7 +104,7 @@ def _column_widths(rows: list[tuple[str, ...]]) -> list[int]:
 
 
 def _finding_lines(finding: Finding, paint: _Painter) -> list[str]:
-    where = finding.layer or "(model)"
+    where = finding.layer if finding.layer is not None else "(model)" if finding.argument is None else ""
     if finding.argument:
         where += f" {finding.argument}"
     severity = paint(finding.severity.value.ljust(7), _SEVERITY_STYLE[finding.severity])
