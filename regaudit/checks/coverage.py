@@ -1,0 +1,215 @@
+"""RA0xx: how much of the model is regularized at all.
+
+These rules count layers as the user wrote them: a Bidirectional wrapper's backward copy that
+mirrors its forward layer (Keras 1/2 rebuild it from `layer`, Keras 3 saves it with the same
+regularizers) is the same configuration, so it is neither counted nor reported twice.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Iterator
+
+from regaudit.checks import Hit, RuleContext, check
+from regaudit.checks.keras_facts import adds_no_penalty, has_internal_dropout, regularizes_by_itself
+from regaudit.describe import factor, regularizer_label
+from regaudit.tree import Layer, ModelTree, Regularizer
+
+_LISTED_INERT = 3
+
+
+@check("RA001")
+def no_regularization(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
+    trainable = _trainable_weight_layers(tree)
+    if not trainable or _is_regularized(tree):
+        return
+    classes = Counter(layer.class_name for layer in trainable)
+    yield Hit(
+        None,
+        None,
+        f"no regularization: {_layers(len(trainable))} with weights ({_tally(classes)}) and no effective "
+        "weight or activity regularizer, Dropout or noise layer, RNN/attention dropout or optimizer "
+        f"weight_decay{_inert_note(tree)}; if the model overfits, add e.g. "
+        "kernel_regularizer=keras.regularizers.L2(1e-4) or Dropout layers",
+    )
+
+
+@check("RA002")
+def partial_coverage(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
+    layers = _trainable_weight_layers(tree)
+    peers: dict[str, list[Layer]] = defaultdict(list)
+    for layer in layers:
+        peers[layer.class_name].append(layer)
+    for layer in layers:
+        covered = [peer for peer in peers[layer.class_name] if peer.weight_regularizers]
+        # A bare output layer over regularized hidden layers is a common deliberate design.
+        if covered and not layer.weight_regularizers and not layer.is_model_output:
+            name, total = layer.class_name, len(peers[layer.class_name])
+            yield Hit(
+                layer.path,
+                None,
+                f"{name} with no weight regularizer, unlike {len(covered)} of the {total} trainable {name} "
+                f"layers (e.g. {_example(covered[0])}); regularize it the same way, or list it under "
+                "per-layer-ignores if it is meant to stay unregularized",
+            )
+
+
+@check("RA003")
+def regularizer_on_frozen_layer(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
+    for layer in _audited_layers(tree):
+        if layer.effectively_trainable:
+            continue
+        for regularizer in layer.weight_regularizers:
+            if regularizer.slot in layer.absent_weights:  # RA005 reports these
+                continue
+            yield Hit.on(
+                layer,
+                regularizer,
+                f"{_setting(regularizer)} {_frozen_reason(layer)}: Keras 3 skips the penalties of "
+                "non-trainable weights and tf.keras adds them as a constant with no gradient, so it does "
+                "nothing while frozen; remove it, or unfreeze the layer if it should train",
+            )
+
+
+@check("RA004")
+def activity_regularizer_on_output(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
+    for layer in _audited_layers(tree):
+        if not layer.is_model_output:
+            continue
+        for regularizer in layer.regularizers:
+            if regularizer.slot == "activity" and not adds_no_penalty(regularizer):  # RA101 reports these
+                yield Hit.on(
+                    layer,
+                    regularizer,
+                    f"{_setting(regularizer)} on a layer whose output is a model output: it penalizes the "
+                    "predictions themselves and pulls against the loss; move it to a hidden layer or remove it",
+                )
+
+
+@check("RA005")
+def regularizer_on_missing_weight(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
+    for layer in _audited_layers(tree):
+        for regularizer in layer.regularizers:
+            if regularizer.slot in layer.absent_weights:
+                flag = layer.absent_weights[regularizer.slot]
+                yield Hit.on(
+                    layer,
+                    regularizer,
+                    f"{_setting(regularizer)}, but this {layer.class_name} has {flag}: false, so Keras never "
+                    f"creates the {regularizer.slot} weight and the regularizer is never applied; remove "
+                    f"{regularizer.argument}, or set {flag}: true if a {regularizer.slot} was meant",
+                )
+
+
+# --- which layers count ----------------------------------------------------------------------
+
+
+def _audited_layers(tree: ModelTree) -> Iterator[Layer]:
+    """Every layer below the root in tree order, without mirrored Bidirectional backward copies."""
+    pending = list(reversed(tree.root.children))
+    while pending:
+        layer = pending.pop()
+        if _mirrors_forward_layer(layer):
+            continue
+        yield layer
+        pending.extend(reversed(layer.children))
+
+
+def _mirrors_forward_layer(layer: Layer) -> bool:
+    wrapper = layer.parent
+    if wrapper is None or wrapper.class_name != "Bidirectional" or len(wrapper.children) != 2:
+        return False
+    forward, backward = wrapper.children
+    return layer is backward and _regularization_signature(forward) == _regularization_signature(backward)
+
+
+def _regularization_signature(layer: Layer) -> tuple:
+    """What these rules read of a layer and its sublayers; names and shared_object_ids differ between copies."""
+    return tuple(
+        (each.class_name, each.trainable, each.weights, each.absent_weights, each.regularizers)
+        for each in (layer, *layer.walk())
+    )
+
+
+def _trainable_weight_layers(tree: ModelTree) -> list[Layer]:
+    return [layer for layer in _audited_layers(tree) if layer.effectively_trainable and layer.is_weight_bearing]
+
+
+# --- RA001: what regularizes ---------------------------------------------------------------------
+
+
+def _is_regularized(tree: ModelTree) -> bool:
+    return (
+        _has_weight_decay(tree)
+        or any(regularizes_by_itself(layer) or has_internal_dropout(layer) for layer in tree.layers())
+        or any(_inert_reason(layer, regularizer) is None for layer, regularizer in tree.regularized())
+    )
+
+
+def _has_weight_decay(tree: ModelTree) -> bool:
+    decay = tree.optimizer.weight_decay if tree.optimizer is not None else None
+    return decay is not None and decay > 0
+
+
+def _inert_reason(layer: Layer, regularizer: Regularizer) -> str | None:
+    """Why a configured regularizer adds no penalty, or None when it does."""
+    if adds_no_penalty(regularizer):
+        return "all factors zero" if regularizer.is_noop else "the base class returns 0"
+    if regularizer.slot in layer.absent_weights:
+        return f"no {regularizer.slot} weight"
+    if regularizer.is_weight_penalty and not layer.effectively_trainable:
+        return "frozen"
+    return None
+
+
+def _inert_note(tree: ModelTree) -> str:
+    inert = [
+        f"{_setting(regularizer)} on {layer.path} ({reason})"
+        for layer, regularizer in _audited_regularizers(tree)
+        if (reason := _inert_reason(layer, regularizer)) is not None
+    ]
+    if not inert:
+        return ""
+    more = f" and {len(inert) - _LISTED_INERT} more" if len(inert) > _LISTED_INERT else ""
+    return f" (the regularizers it has add no penalty: {', '.join(inert[:_LISTED_INERT])}{more})"
+
+
+def _audited_regularizers(tree: ModelTree) -> Iterator[tuple[Layer, Regularizer]]:
+    for layer in _audited_layers(tree):
+        for regularizer in layer.regularizers:
+            yield layer, regularizer
+
+
+# --- message parts -------------------------------------------------------------------------------
+
+
+def _setting(regularizer: Regularizer) -> str:
+    """`kernel_regularizer=L2(l2=0.0001)`, or the ActivityRegularization layer's own penalty."""
+    if regularizer.argument is None:
+        l1, l2 = regularizer.factors.get("l1", 0.0), regularizer.factors.get("l2", 0.0)
+        return f"ActivityRegularization(l1={factor(l1)}, l2={factor(l2)})"
+    return f"{regularizer.argument}={regularizer_label(regularizer)}"
+
+
+def _tally(counts: Counter[str]) -> str:
+    return ", ".join(f"{count} {name}" for name, count in counts.items())
+
+
+def _layers(count: int) -> str:
+    return f"{count} trainable layer{'' if count == 1 else 's'}"
+
+
+def _example(layer: Layer) -> str:
+    return f"{layer.path} has {_setting(layer.weight_regularizers[0])}"
+
+
+def _frozen_reason(layer: Layer) -> str:
+    """Where the `trainable: false` that freezes a not effectively trainable layer is."""
+    frozen = layer
+    while frozen.trainable and frozen.parent is not None:
+        frozen = frozen.parent
+    if frozen is layer:
+        return "on a layer saved with trainable: false"
+    where = frozen.path or f"the whole model {frozen.name}"
+    return f"inside {where}, which is saved with trainable: false"
+
