@@ -12,7 +12,7 @@ from regaudit.checks import all_checks
 from regaudit.testing import run_case
 
 CATALOG = load_catalog()
-RULES = [rule for rule in CATALOG.rules.values() if not rule.is_diagnostic]
+RULES = [rule for rule in CATALOG.rules.values() if rule.is_check]
 CASES = [(rule.code, index, case) for rule in RULES for index, case in enumerate(rule.cases)]
 
 
@@ -26,15 +26,16 @@ def test_codes_are_unique_well_formed_and_match_file_names():
     for path in sorted((ROOT / "rules").glob("RA*.toml")):
         rule = CATALOG.rules[path.stem]
         assert re.fullmatch(r"RA\d{3}", rule.code)
-        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", rule.name)
+        assert re.fullmatch(r"[a-z0-9.]+(-[a-z0-9.]+)*", rule.name)  # the issue names RA404 "...-2.1.4"
 
 
 def test_every_rule_has_logic_and_every_check_is_in_the_catalog():
     assert set(all_checks()) == {rule.code for rule in RULES}
 
 
-def test_diagnostics_are_the_nine_hundreds():
-    assert all(rule.code.startswith("RA9") == rule.is_diagnostic for rule in CATALOG.rules.values())
+def test_diagnostics_and_configuration_findings_are_the_nine_hundreds():
+    assert all(rule.code.startswith("RA9") == (not rule.is_check) for rule in CATALOG.rules.values())
+    assert {rule.kind for rule in CATALOG.rules.values()} <= {"rule", "diagnostic", "configuration"}
 
 
 @pytest.mark.parametrize("rule", CATALOG.rules.values(), ids=lambda rule: rule.code)
@@ -63,3 +64,15 @@ def test_released_codes_never_disappear():
     missing = announced - set(CATALOG.rules) - set(CATALOG.retired)
     assert not missing, f"codes announced in CHANGELOG.md but neither in rules/ nor retired: {sorted(missing)}"
     assert not set(CATALOG.retired) & set(CATALOG.rules), "a retired code was reused"
+
+
+def test_readme_rule_table_is_current():
+    import io
+
+    from regaudit.reporters.explain import rule_list
+
+    generated = io.StringIO()
+    rule_list(CATALOG, "markdown", generated)
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- rules:start", 1)[1].split("-->", 1)[1].split("<!-- rules:end -->", 1)[0]
+    assert block.strip() == generated.getvalue().strip(), "run `regaudit rules --format markdown` into README.md"
