@@ -180,9 +180,23 @@ def _wants_color(stream: object) -> bool:
 
 
 def _write_whole(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder, so a reader never sees half a report."""
+    """Write via a temporary file in the same folder, so a reader never sees half a report.
+
+    Only regular files are replaced that way: a device or pipe (/dev/null, /dev/stdout, a FIFO a
+    CI step reads from) is written to in place, never swapped for a file.
+    """
+    import stat
     import tempfile
 
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            with open(path, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            return
+    except FileNotFoundError:
+        pass
+    except OSError as error:
+        raise click.UsageError(f"cannot write {path}: {error.strerror}") from None
     try:
         handle, temporary = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
     except OSError as error:

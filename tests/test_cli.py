@@ -172,3 +172,13 @@ def test_check_path_never_imports_keras_or_tensorflow(clean):
     ) % str(clean)
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert completed.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_output_to_a_device_or_pipe_writes_in_place_and_never_replaces_it(broken, tmp_path):
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE, text=True)
+    completed = run_cli("check", "--format", "json", "--output", str(fifo), str(broken))
+    received = reader.communicate(timeout=60)[0]
+    assert completed.returncode == 1 and json.loads(received)["summary"]["findings"]["error"] == 1
+    assert fifo.is_fifo()  # still the pipe, not a regular file put in its place
