@@ -5,7 +5,6 @@ logic lives in `regaudit.checks`. Codes are forever: retired codes stay listed i
 `rules/retired.toml` and are never reused.
 """
 
-from __future__ import annotations
 
 import json
 import re

@@ -147,9 +147,7 @@ def _settings(command_line: dict[str, Any], config_file: Path | None, isolated: 
 
 
 def _without_baseline(settings):
-    from dataclasses import replace
-
-    return replace(settings, baseline=None)
+    return settings._replace(baseline=None)
 
 
 def _render_check(result, format_: str, statistics: bool, stream: TextIO) -> None:
@@ -186,7 +184,6 @@ def _write_whole(path: Path, text: str) -> None:
     CI step reads from) is written to in place, never swapped for a file.
     """
     import stat
-    import tempfile
 
     try:
         if not stat.S_ISREG(path.stat().st_mode):
@@ -197,6 +194,8 @@ def _write_whole(path: Path, text: str) -> None:
         pass
     except OSError as error:
         raise click.UsageError(f"cannot write {path}: {error.strerror}") from None
+    import tempfile
+
     try:
         handle, temporary = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
     except OSError as error:

@@ -5,17 +5,15 @@ Precedence is defaults < configuration file < command line. The file is the firs
 the working directory upward; `--config FILE` names one, `--isolated` ignores files.
 """
 
-from __future__ import annotations
 
-import difflib
 import math
 import re
 import sys
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 from regaudit.outcomes import Severity
+from regaudit.tree import EMPTY
 
 FAIL_ON_CHOICES = ("error", "warning", "info", "never")
 CONFIG_FILES = (".regaudit.toml", "regaudit.toml", "pyproject.toml")
@@ -27,8 +25,7 @@ class ConfigError(ValueError):
     """A configuration value that cannot be used: names the key and what is allowed."""
 
 
-@dataclass(frozen=True)
-class Requirement:
+class Requirement(NamedTuple):
     """RA501: the layers that must carry a regularizer of the given kind on a slot."""
 
     layers: tuple[str, ...]  # layer class names (glob patterns allowed)
@@ -39,8 +36,7 @@ class Requirement:
     paths: tuple[str, ...] = ("*",)  # layer path globs
 
 
-@dataclass(frozen=True)
-class Prohibition:
+class Prohibition(NamedTuple):
     """RA502: regularizers that must not appear (every given condition must match)."""
 
     regularizers: tuple[str, ...] = ()  # classes; empty means any
@@ -50,46 +46,59 @@ class Prohibition:
     paths: tuple[str, ...] = ("*",)
 
 
-def _option(default: Any, help: str) -> Any:
-    if isinstance(default, dict):
-        return field(default_factory=dict, metadata={"help": help})
-    return field(default=default, metadata={"help": help})
+class Settings(NamedTuple):
+    """Every option and its default, written once; HELP below says what each one does."""
 
-
-@dataclass(frozen=True)
-class Settings:
-    select: tuple[str, ...] = _option(("RA",), "codes, prefixes or names of the rules to run")
-    extend_select: tuple[str, ...] = _option((), "rules to run in addition to `select`")
-    ignore: tuple[str, ...] = _option((), "rules not to run; a more specific select wins")
-    fail_on: Severity | None = _option(Severity.ERROR, "lowest severity that fails the run: error, warning, info or never")
-    severity: Mapping[str, Severity] = _option({}, "per-rule severity overrides, e.g. RA104 = \"warning\"")
-    per_file_ignores: Mapping[str, tuple[str, ...]] = _option({}, "artifact path glob -> rules to ignore there")
-    per_layer_ignores: Mapping[str, tuple[str, ...]] = _option({}, "layer path glob -> rules to ignore there")
-    min_factor: float = _option(1e-7, "RA103: smallest factor that is not suspiciously weak")
-    max_factor: float = _option(1e-1, "RA103: largest factor that is not suspiciously strong")
-    inconsistency_ratio: float = _option(10.0, "RA104: largest max/min factor spread among like layers")
-    allowed_packages: tuple[str, ...] | None = _option(None, "RA304: packages allowed to register custom regularizers")
-    target_keras: str | None = _option(None, "RA402: the Keras version the model will be loaded and trained with")
-    baseline: Path | None = _option(None, "baseline file: only findings not recorded in it fail the run")
-    require: tuple[Requirement, ...] = _option((), "RA501 policy: [[require]] tables")
-    disallow: tuple[Prohibition, ...] = _option((), "RA502 policy: [[disallow]] tables")
+    select: tuple[str, ...] = ("RA",)
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    fail_on: Severity | None = Severity.ERROR
+    severity: Mapping[str, Severity] = EMPTY
+    per_file_ignores: Mapping[str, tuple[str, ...]] = EMPTY
+    per_layer_ignores: Mapping[str, tuple[str, ...]] = EMPTY
+    min_factor: float = 1e-7
+    max_factor: float = 1e-1
+    inconsistency_ratio: float = 10.0
+    allowed_packages: tuple[str, ...] | None = None
+    target_keras: str | None = None
+    baseline: Path | None = None
+    require: tuple[Requirement, ...] = ()
+    disallow: tuple[Prohibition, ...] = ()
     # Where each value came from (key as written in files -> "default", a file path or "command line").
-    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    sources: Mapping[str, str] = EMPTY
     # The configuration file's folder: per-file-ignores globs are also matched relative to it.
-    root: Path | None = field(default=None, compare=False)
+    root: Path | None = None
 
     def source(self, key: str) -> str:
         return self.sources.get(key, DEFAULT)
 
 
+HELP = {
+    "select": "codes, prefixes or names of the rules to run",
+    "extend_select": "rules to run in addition to `select`",
+    "ignore": "rules not to run; a more specific select wins",
+    "fail_on": "lowest severity that fails the run: error, warning, info or never",
+    "severity": 'per-rule severity overrides, e.g. RA104 = "warning"',
+    "per_file_ignores": "artifact path glob -> rules to ignore there",
+    "per_layer_ignores": "layer path glob -> rules to ignore there",
+    "min_factor": "RA103: smallest factor that is not suspiciously weak",
+    "max_factor": "RA103: largest factor that is not suspiciously strong",
+    "inconsistency_ratio": "RA104: largest max/min factor spread among like layers",
+    "allowed_packages": "RA304: packages allowed to register custom regularizers",
+    "target_keras": "RA402: the Keras version the model will be loaded and trained with",
+    "baseline": "baseline file: only findings not recorded in it fail the run",
+    "require": "RA501 policy: [[require]] tables",
+    "disallow": "RA502 policy: [[disallow]] tables",
+}
+
+
 def option_keys() -> dict[str, str]:
     """File key (kebab-case) -> Settings field name, for every option."""
-    return {f.name.replace("_", "-"): f.name for f in fields(Settings) if "help" in f.metadata}
+    return {name.replace("_", "-"): name for name in Settings._fields if name in HELP}
 
 
 def option_help(key: str) -> str:
-    name = option_keys()[key]
-    return next(f.metadata["help"] for f in fields(Settings) if f.name == name)
+    return HELP[option_keys()[key]]
 
 
 # --- parsing and validation --------------------------------------------------------------------
@@ -224,7 +233,7 @@ _POLICY_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 
 
 def _policy_table(kind: type, entry: Mapping[str, Any], index: int) -> Any:
-    allowed = {f.name for f in fields(kind)}
+    allowed = set(kind._fields)
     values = {}
     for key, value in entry.items():
         if key not in allowed:
@@ -279,6 +288,8 @@ def _tables(value: Any) -> list[Mapping[str, Any]]:
 
 
 def _did_you_mean(key: str, keys: Mapping[str, str]) -> str:
+    import difflib  # only on this error path
+
     close = difflib.get_close_matches(key, keys, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

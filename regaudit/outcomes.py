@@ -1,8 +1,6 @@
 """Typed outcomes of an audit: findings, per-artifact results and the exit code they lead to."""
 
-from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 from typing import TYPE_CHECKING, Iterable, NamedTuple
 
@@ -64,23 +62,33 @@ class _SeverityCounts:
         return {severity: self.count(severity) for severity in Severity}
 
 
-@dataclass(eq=False)
 class ArtifactResult(_SeverityCounts):
-    path: str  # as given, or as found under a given directory
-    status: Status
-    format: str | None = None
-    keras_version: str | None = None
-    error: Diagnostic | None = None
-    tree: ModelTree | None = None
-    findings: list[Finding] = field(default_factory=list)
-    suppressed: int = 0  # findings hidden by per-file/per-layer ignores or the baseline
+    def __init__(
+        self,
+        path: str,
+        status: Status,
+        *,
+        format: str | None = None,
+        keras_version: str | None = None,
+        error: Diagnostic | None = None,
+        tree: "ModelTree | None" = None,
+        findings: list[Finding] | None = None,
+    ) -> None:
+        self.path = path  # as given, or as found under a given directory
+        self.status = status
+        self.format = format
+        self.keras_version = keras_version
+        self.error = error
+        self.tree = tree
+        self.findings: list[Finding] = findings or []
+        self.suppressed = 0  # findings hidden by per-file/per-layer ignores or the baseline
 
 
-@dataclass(eq=False)
 class AuditResult(_SeverityCounts):
-    artifacts: list[ArtifactResult] = field(default_factory=list)
-    # Findings about the run's own configuration: unused suppressions, stale baseline entries.
-    configuration: list[Finding] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.artifacts: list[ArtifactResult] = []
+        # Findings about the run's own configuration: unused suppressions, stale baseline entries.
+        self.configuration: list[Finding] = []
 
     @property
     def findings(self) -> Iterable[Finding]:

@@ -6,7 +6,6 @@ stale entries are reported (RA907, like ruff's RUF100), as are baseline entries 
 occur (RA908).
 """
 
-from __future__ import annotations
 
 import json
 import os

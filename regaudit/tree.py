@@ -4,10 +4,8 @@ Loaders are the only code that knows file formats and Keras dialects; they produ
 :class:`ModelTree`. Nothing here knows where a tree came from beyond the facts recorded on it.
 """
 
-from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping, NamedTuple
@@ -66,26 +64,51 @@ class Regularizer(NamedTuple):
         }
 
 
-@dataclass(eq=False)
 class Layer:
-    """A layer (or nested model, wrapper, RNN cell) at one place in the model."""
+    """A layer (or nested model, wrapper, RNN cell) at one place in the model.
 
-    name: str
-    class_name: str
-    path: str  # layer names joined with "/" below the root model; "" for the root itself
-    kind: LayerKind = LayerKind.LAYER
-    trainable: bool = True  # the layer's own flag, as saved
-    config: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    module: str | None = None
-    registered_name: str | None = None
-    regularizers: tuple[Regularizer, ...] = ()
-    weights: frozenset[str] = frozenset()  # weight slots the layer creates
-    # Slots the config switches off, with the flag that does it: {"bias": "use_bias"}.
-    absent_weights: Mapping[str, str] = field(default_factory=dict)
-    inbound: tuple[str, ...] = ()  # names of sibling layers whose outputs feed this one
-    outputs: tuple[str, ...] = ()  # for containers: names of the children that are outputs
-    children: list[Layer] = field(default_factory=list, repr=False)
-    parent: Layer | None = field(default=None, repr=False)
+    The builder fills in `kind`, `weights`, `absent_weights`, `inbound`, `outputs` and `children`
+    as it reads the layer's config and its neighbours.
+    """
+
+    __slots__ = (
+        "name", "class_name", "path", "trainable", "config", "module", "registered_name", "regularizers",
+        "parent", "kind", "weights", "absent_weights", "inbound", "outputs", "children", "_consumer_index",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        class_name: str,
+        path: str,
+        *,
+        trainable: bool = True,
+        config: Mapping[str, Any] = EMPTY,
+        module: str | None = None,
+        registered_name: str | None = None,
+        regularizers: tuple[Regularizer, ...] = (),
+        parent: "Layer | None" = None,
+    ) -> None:
+        self.name = name
+        self.class_name = class_name
+        self.path = path  # layer names joined with "/" below the root model; "" for the root itself
+        self.trainable = trainable  # the layer's own flag, as saved
+        self.config = config
+        self.module = module
+        self.registered_name = registered_name
+        self.regularizers = regularizers
+        self.parent = parent
+        self.kind = LayerKind.LAYER
+        self.weights: frozenset[str] = frozenset()  # weight slots the layer creates
+        # Slots the config switches off, with the flag that does it: {"bias": "use_bias"}.
+        self.absent_weights: Mapping[str, str] = EMPTY
+        self.inbound: tuple[str, ...] = ()  # names of sibling layers whose outputs feed this one
+        self.outputs: tuple[str, ...] = ()  # for containers: names of the children that are outputs
+        self.children: list["Layer"] = []
+        self._consumer_index: dict[str, list["Layer"]] | None = None
+
+    def __repr__(self) -> str:
+        return f"Layer({self.path or self.name!r}, {self.class_name})"
 
     @property
     def is_weight_bearing(self) -> bool:
@@ -98,7 +121,7 @@ class Layer:
     @property
     def effectively_trainable(self) -> bool:
         """False when this layer or any container above it is frozen (Keras skips its penalties)."""
-        layer: Layer | None = self
+        layer: "Layer | None" = self
         while layer is not None:
             if not layer.trainable:
                 return False
@@ -115,17 +138,25 @@ class Layer:
             layer = layer.parent
         return True
 
-    def walk(self) -> Iterator[Layer]:
+    def walk(self) -> Iterator["Layer"]:
         """This layer's descendants, depth first, in config order."""
         for child in self.children:
             yield child
             yield from child.walk()
 
-    def successors(self) -> list[Layer]:
+    def successors(self) -> list["Layer"]:
         """Siblings in the same container that take this layer's output as an input."""
-        if self.parent is None:
-            return []
-        return [layer for layer in self.parent.children if self.name in layer.inbound]
+        return self.parent._consumers().get(self.name, []) if self.parent is not None else []
+
+    def _consumers(self) -> dict[str, list["Layer"]]:
+        # Built once per container, so that walking a graph stays linear in its size.
+        if self._consumer_index is None:
+            index: dict[str, list["Layer"]] = {}
+            for child in self.children:
+                for name in child.inbound:
+                    index.setdefault(name, []).append(child)
+            self._consumer_index = index
+        return self._consumer_index
 
 
 class Optimizer(NamedTuple):
@@ -152,14 +183,18 @@ class Coverage(NamedTuple):
     regularizers: int  # regularized slots, activity included
 
 
-@dataclass(eq=False)
 class ModelTree:
     """A whole model as read from one artifact."""
 
-    root: Layer
-    format: str  # keras-zip, keras-dir, hdf5, config-json, tfjs-layers
-    keras_version: str | None = None
-    optimizer: Optimizer | None = None
+    __slots__ = ("root", "format", "keras_version", "optimizer")
+
+    def __init__(
+        self, root: Layer, format: str, keras_version: str | None = None, optimizer: Optimizer | None = None
+    ) -> None:
+        self.root = root
+        self.format = format  # keras-zip, keras-dir, hdf5, config-json, tfjs-layers
+        self.keras_version = keras_version
+        self.optimizer = optimizer
 
     def layers(self) -> Iterator[Layer]:
         """Every layer below the root, depth first."""

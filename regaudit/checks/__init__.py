@@ -6,7 +6,6 @@ One module per rule family, the hundreds digit of the code: coverage (RA0xx), fa
 interactions (RA2xx), serialization (RA3xx), compatibility (RA4xx), policy (RA5xx).
 """
 
-from __future__ import annotations
 
 from typing import Callable, Iterable, NamedTuple
 

@@ -1,6 +1,5 @@
 """RA4xx: configs whose meaning depends on the Keras version (or runtime) that saved or loads them."""
 
-from __future__ import annotations
 
 import re
 from typing import Iterator, NamedTuple

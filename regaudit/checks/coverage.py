@@ -38,18 +38,21 @@ def no_regularization(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
 def partial_coverage(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
     layers = _trainable_weight_layers(tree)
     peers: dict[str, list[Layer]] = defaultdict(list)
+    covered: dict[str, list[Layer]] = defaultdict(list)
     for layer in layers:
         peers[layer.class_name].append(layer)
+        if layer.weight_regularizers:
+            covered[layer.class_name].append(layer)
     for layer in layers:
-        covered = [peer for peer in peers[layer.class_name] if peer.weight_regularizers]
+        like = covered[layer.class_name]
         # A bare output layer over regularized hidden layers is a common deliberate design.
-        if covered and not layer.weight_regularizers and not layer.is_model_output:
+        if like and not layer.weight_regularizers and not layer.is_model_output:
             name, total = layer.class_name, len(peers[layer.class_name])
             yield Hit(
                 layer.path,
                 None,
-                f"{name} with no weight regularizer, unlike {len(covered)} of the {total} trainable {name} "
-                f"layers (e.g. {_example(covered[0])}); regularize it the same way, or list it under "
+                f"{name} with no weight regularizer, unlike {len(like)} of the {total} trainable {name} "
+                f"layers (e.g. {_example(like[0])}); regularize it the same way, or list it under "
                 "per-layer-ignores if it is meant to stay unregularized",
             )
 

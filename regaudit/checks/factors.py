@@ -5,7 +5,6 @@ Keras 1 L1/L2 dicts. A custom class's numeric config values are recorded as fact
 what `strength=0` or `rate=-1` does is up to its own code, so those rules leave it alone.
 """
 
-from __future__ import annotations
 
 import math
 from collections import defaultdict

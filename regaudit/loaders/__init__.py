@@ -6,7 +6,6 @@ cannot be audited; they never load a model, unpickle, import a module named in a
 decode embedded bytecode.
 """
 
-from __future__ import annotations
 
 import os
 import stat

@@ -3,7 +3,6 @@
 Each format is one module exposing ``render(result, context, stream)``.
 """
 
-from __future__ import annotations
 
 import importlib
 from typing import NamedTuple, TextIO

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import textwrap
-from dataclasses import fields
 from enum import Enum
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Mapping, TextIO
 
 from regaudit.catalog import Catalog, RuleDoc
 from regaudit.config import Settings, option_help, option_keys
@@ -80,12 +79,12 @@ def _plain(value: Any) -> Any:
         return value.value
     if isinstance(value, Path):
         return str(value)
+    if hasattr(value, "_asdict"):  # a policy table
+        return {key: _plain(item) for key, item in value._asdict().items()}
     if isinstance(value, (tuple, list)):
         return [_plain(item) for item in value]
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {key: _plain(item) for key, item in value.items()}
-    if hasattr(value, "__dataclass_fields__"):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
     return value
 
 
