@@ -140,9 +140,11 @@ class Layer:
 
     def walk(self) -> Iterator["Layer"]:
         """This layer's descendants, depth first, in config order."""
-        for child in self.children:
-            yield child
-            yield from child.walk()
+        pending = list(reversed(self.children))
+        while pending:
+            layer = pending.pop()
+            yield layer
+            pending.extend(reversed(layer.children))
 
     def successors(self) -> list["Layer"]:
         """Siblings in the same container that take this layer's output as an input."""
@@ -186,7 +188,7 @@ class Coverage(NamedTuple):
 class ModelTree:
     """A whole model as read from one artifact."""
 
-    __slots__ = ("root", "format", "keras_version", "optimizer")
+    __slots__ = ("root", "format", "keras_version", "optimizer", "_layers")
 
     def __init__(
         self, root: Layer, format: str, keras_version: str | None = None, optimizer: Optimizer | None = None
@@ -195,10 +197,13 @@ class ModelTree:
         self.format = format  # keras-zip, keras-dir, hdf5, config-json, tfjs-layers
         self.keras_version = keras_version
         self.optimizer = optimizer
+        self._layers: list[Layer] | None = None
 
     def layers(self) -> Iterator[Layer]:
-        """Every layer below the root, depth first."""
-        return self.root.walk()
+        """Every layer below the root, depth first (walked once: every rule reads it)."""
+        if self._layers is None:
+            self._layers = list(self.root.walk())
+        return iter(self._layers)
 
     def regularized(self) -> Iterator[tuple[Layer, Regularizer]]:
         for layer in self.layers():
