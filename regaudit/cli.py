@@ -48,10 +48,11 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
 
 @cli.command(epilog=EXIT_CODES_HELP, context_settings=CONTEXT)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
-@click.option("--format", "format_", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="Report format.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report to FILE (whole or not at all) instead of standard output.")
+@click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True,
+              help="Report format; repeat it to write several reports in one run. [default: text]")
+@click.option("--output", "-o", "outputs", multiple=True, metavar="[FORMAT=]FILE",
+              help="Write a report to FILE (whole or not at all) instead of standard output: "
+                   "FORMAT=FILE for one of several formats, e.g. --output sarif=regaudit.sarif.")
 @click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES),
               help="Lowest finding severity that makes the run fail (exit 1). [default: error]")
 @click.option("--select", multiple=True, metavar="RULES", help="Rules to run: codes, prefixes (RA2) or names.")
@@ -63,17 +64,23 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
 @click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path),
               help="Record this run's findings in a baseline file, and exit 0.")
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the report.")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Audit files in this many processes (0: one per CPU); the report is the same.")
+@click.option("--ignore-unknown", is_flag=True,
+              help="Pass over named files that are not Keras models, and do not fail a run that audits "
+                   "nothing (for pre-commit hooks).")
 @_config_options
-def check(paths: tuple[str, ...], format_: str, output: Path | None, fail_on: str | None,
+def check(paths: tuple[str, ...], formats: tuple[str, ...], outputs: tuple[str, ...], fail_on: str | None,
           select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...],
           target_keras: str | None, baseline: Path | None, write_baseline: Path | None, statistics: bool,
-          config_file: Path | None, isolated: bool) -> None:
+          jobs: int, ignore_unknown: bool, config_file: Path | None, isolated: bool) -> None:
     """Audit model files (.keras, .h5, model JSON, TF.js model.json) and directories."""
     from regaudit.engine import audit
     from regaudit.suppression import write_baseline as record
 
     if baseline and write_baseline:
         raise click.UsageError("--baseline and --write-baseline cannot be used together")
+    destinations = _destinations(formats, outputs)
     command_line = {
         "fail-on": fail_on,
         "select": _split(select),
@@ -85,15 +92,57 @@ def check(paths: tuple[str, ...], format_: str, output: Path | None, fail_on: st
     settings, _ = _settings(command_line, config_file, isolated)
     if write_baseline:  # record everything the configuration reports, not what an old baseline hid
         settings = _without_baseline(settings)
-    result = audit(paths, settings)
-    _emit(output, lambda stream: _render_check(result, format_, statistics, stream))
+    result = audit(paths, settings, jobs=jobs or os.cpu_count() or 1, ignore_unknown=ignore_unknown,
+                   progress=_progress_bar if sys.stderr.isatty() else None)
+    for format_, output in destinations:
+        _emit(output, lambda stream, f=format_: _render_check(result, f, settings, statistics, stream))
     if write_baseline:
         entries = record(write_baseline, result)
         click.echo(f"regaudit: wrote {entries} baseline entries to {write_baseline}", err=True)
-        code = result.exit_code(None)
-    else:
-        code = result.exit_code(settings.fail_on)
-    sys.exit(code)
+    gate = None if write_baseline else settings.fail_on
+    sys.exit(result.exit_code(gate, require_audit=not ignore_unknown))
+
+
+def _destinations(formats: tuple[str, ...], outputs: tuple[str, ...]) -> list[tuple[str, Path | None]]:
+    """Pair each requested format with its file, or with standard output (None) for at most one."""
+    requested = list(dict.fromkeys(formats))
+    files: dict[str, Path] = {}
+    unkeyed: list[Path] = []
+    for output in outputs:
+        name, equals, target = output.partition("=")
+        if equals and name in FORMATS:
+            if name in files:
+                raise click.UsageError(f"--output {name}=... is given twice")
+            files[name] = Path(target)
+            if name not in requested:  # --output sarif=x.sarif asks for SARIF too
+                requested.append(name)
+        else:
+            unkeyed.append(Path(output))
+    if not requested or (unkeyed and not formats and len(requested) == len(files)):
+        requested.insert(0, "text")
+    to_stdout = [format_ for format_ in requested if format_ not in files]
+    if unkeyed:
+        if len(unkeyed) > 1 or len(to_stdout) != 1:
+            raise click.UsageError("with several formats, name each file as --output FORMAT=FILE")
+        files[to_stdout.pop()] = unkeyed[0]
+    if len(to_stdout) > 1:
+        raise click.UsageError(
+            f"only one report can go to standard output, not {' and '.join(to_stdout)}; "
+            "write the others with --output FORMAT=FILE"
+        )
+    return [(format_, files.get(format_)) for format_ in requested]
+
+
+PROGRESS_MIN_FILES = 10
+
+
+def _progress_bar(items, total: int):
+    """A progress bar on standard error, for scans of many files on a terminal only."""
+    if total < PROGRESS_MIN_FILES:
+        yield from items
+        return
+    with click.progressbar(items, length=total, label="Auditing", file=sys.stderr, show_pos=True) as bar:
+        yield from bar
 
 
 @cli.command(context_settings=CONTEXT)
@@ -150,11 +199,16 @@ def _without_baseline(settings):
     return settings._replace(baseline=None)
 
 
-def _render_check(result, format_: str, statistics: bool, stream: TextIO) -> None:
+def _render_check(result, format_: str, settings, statistics: bool, stream: TextIO) -> None:
     from regaudit.catalog import load_catalog
     from regaudit.reporters import ReportContext, render
 
-    context = ReportContext(catalog=load_catalog(), color=stream is sys.stdout and _wants_color(stream))
+    context = ReportContext(
+        catalog=load_catalog(),
+        color=format_ == "text" and stream is sys.stdout and _wants_color(stream),
+        fail_on=settings.fail_on,
+        root=Path.cwd(),
+    )
     if statistics:
         from regaudit.reporters import statistics as per_rule
 
@@ -203,6 +257,10 @@ def _write_whole(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        # mkstemp creates the file private (0600); a report gets what any new file would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except OSError as error:
         os.unlink(temporary)

@@ -1,10 +1,13 @@
 """Run an audit: find artifacts, read each into a tree, run the selected checks, then apply the
-user's severities, ignores and baseline. Configuration is resolved before this point."""
+user's severities, ignores and baseline. Configuration is resolved before this point.
 
-from __future__ import annotations
+Examining an artifact is independent of every other, so with `jobs > 1` it runs in worker
+processes; suppressions remember what they hid (for RA907/RA908), so they are applied here, in
+input order, and the result is the same as a serial run's.
+"""
 
 import os
-from typing import Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from regaudit.catalog import Catalog, load_catalog
 from regaudit.checks import Check, Hit, RuleContext, all_checks
@@ -17,23 +20,85 @@ from regaudit.suppression import Baseline, Ignores, Stale
 from regaudit.tree import ModelTree
 
 INTERNAL_ERROR = "RA909"
+# Wraps the stream of examined artifacts, e.g. to draw a progress bar: (items, total) -> items.
+Progress = Callable[[Iterable["ArtifactResult | None"], int], Iterable["ArtifactResult | None"]]
 
 
-def audit(paths: Iterable[str] | str, settings: Settings | None = None) -> AuditResult:
+def audit(
+    paths: Iterable[str] | str,
+    settings: Settings | None = None,
+    *,
+    jobs: int = 1,
+    ignore_unknown: bool = False,
+    progress: Progress | None = None,
+) -> AuditResult:
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     settings = settings or Settings()
-    run = _Run(settings, load_catalog())
+    catalog = load_catalog()
+    candidates = list(discover(paths, ignore_unknown=ignore_unknown))
+    examined = _examine_all(candidates, settings, catalog, jobs)
+    if progress is not None:
+        examined = progress(examined, len(candidates))
+    suppressions = _Suppressions(settings, catalog)
     result = AuditResult()
-    for candidate in discover(paths):
-        artifact = run.audit_artifact(candidate)
+    for artifact in examined:
         if artifact is not None:
+            suppressions.apply(artifact)
             result.artifacts.append(artifact)
-    result.configuration = run.configuration_findings()
+    result.configuration = suppressions.findings()
     return result
 
 
-class _Run:
+def _examine_all(
+    candidates: list[Candidate], settings: Settings, catalog: Catalog, jobs: int
+) -> Iterator[ArtifactResult | None]:
+    if jobs <= 1 or len(candidates) <= 1:
+        examiner = _Examiner(settings, catalog)
+        return (examiner.examine(candidate) for candidate in candidates)
+    return _examine_in_workers(candidates, settings, jobs)
+
+
+def _examine_in_workers(candidates: list[Candidate], settings: Settings, jobs: int) -> Iterator[ArtifactResult | None]:
+    # Imported here: multiprocessing is heavy, and a serial run (the default) never needs it.
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(settings,)) as pool:
+        futures = [pool.submit(_examine_in_worker, candidate) for candidate in candidates]
+        for candidate, future in zip(candidates, futures):
+            yield _collect(candidate, future)
+
+
+def _collect(candidate: Candidate, future: Any) -> ArtifactResult | None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return future.result()
+    except BrokenProcessPool:  # a worker died (a crash in a native reader): say so, for this file only
+        return ArtifactResult(
+            candidate.display,
+            Status.ERROR,
+            error=Diagnostic(INTERNAL_ERROR, "the worker process reading this file stopped unexpectedly; "
+                             "run with --jobs 1 to find the file that crashes it, and please report it"),
+        )
+
+
+_worker: "_Examiner | None" = None
+
+
+def _start_worker(settings: Settings) -> None:
+    global _worker
+    _worker = _Examiner(settings, load_catalog())
+
+
+def _examine_in_worker(candidate: Candidate) -> ArtifactResult | None:
+    assert _worker is not None
+    return _worker.examine(candidate)
+
+
+class _Examiner:
+    """Reads one artifact and runs the selected checks on it; the same in any process."""
+
     def __init__(self, settings: Settings, catalog: Catalog) -> None:
         self.catalog = catalog
         self.selection = RuleSelection(settings, catalog)
@@ -41,10 +106,8 @@ class _Run:
         self.checks: dict[str, Check] = {
             code: check for code, check in all_checks().items() if code in catalog.codes and self.selection.enabled(code)
         }
-        self.ignores = Ignores(settings, catalog)
-        self.baseline = Baseline.read(settings.baseline) if settings.baseline else None
 
-    def audit_artifact(self, candidate: Candidate) -> ArtifactResult | None:
+    def examine(self, candidate: Candidate) -> ArtifactResult | None:
         try:
             tree = load(candidate)
             findings = self.run_checks(tree)
@@ -56,37 +119,51 @@ class _Run:
             return _problem(candidate, OverLimits("reading the file ran out of memory; refusing it"))
         except Exception as error:  # a bug in regaudit: say so, for this artifact only
             return ArtifactResult(candidate.display, Status.ERROR, error=_internal_error(error))
-        artifact = ArtifactResult(
+        return ArtifactResult(
             candidate.display, Status.OK, format=tree.format, keras_version=tree.keras_version, tree=tree,
             findings=findings,
         )
-        self.suppress(artifact)
-        return artifact
 
     def run_checks(self, tree: ModelTree) -> list[Finding]:
-        findings = [self.finding(code, hit) for code, check in self.checks.items() for hit in check(tree, self.context)]
+        findings = [
+            _finding(self.catalog, self.selection, code, hit)
+            for code, check in self.checks.items()
+            for hit in check(tree, self.context)
+        ]
         order = {layer.path: index for index, layer in enumerate(tree.layers())}
         return sorted(findings, key=lambda f: (order.get(f.layer, -1) if f.layer is not None else -1, f.rule))
 
-    def finding(self, code: str, hit: Hit) -> Finding:
-        rule = self.catalog.rule(code)
-        severity = self.selection.severity(code, hit.severity or rule.severity)
-        return Finding(rule.code, rule.name, severity, hit.layer, hit.argument, hit.message)
 
-    def suppress(self, artifact: ArtifactResult) -> None:
+class _Suppressions:
+    """Per-file and per-layer ignores and the baseline, applied in input order."""
+
+    def __init__(self, settings: Settings, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.selection = RuleSelection(settings, catalog)
+        self.ignores = Ignores(settings, catalog)
+        self.baseline = Baseline.read(settings.baseline) if settings.baseline else None
+
+    def apply(self, artifact: ArtifactResult) -> None:
         total = len(artifact.findings)
         artifact.findings = self.ignores.filter(artifact)
         if self.baseline is not None:
             artifact.findings = self.baseline.filter(artifact)
         artifact.suppressed = total - len(artifact.findings)
 
-    def configuration_findings(self) -> list[Finding]:
+    def findings(self) -> list[Finding]:
+        """Unused ignores (RA907) and stale baseline entries (RA908), when those rules are selected."""
         stale: list[Stale] = self.ignores.stale() + (self.baseline.stale() if self.baseline else [])
         return [
-            self.finding(entry.code, Hit(None, entry.argument, entry.message))
+            _finding(self.catalog, self.selection, entry.code, Hit(None, entry.argument, entry.message))
             for entry in stale
             if self.selection.enabled(entry.code)
         ]
+
+
+def _finding(catalog: Catalog, selection: RuleSelection, code: str, hit: Hit) -> Finding:
+    rule = catalog.rule(code)
+    severity = selection.severity(code, hit.severity or rule.severity)
+    return Finding(rule.code, rule.name, severity, hit.layer, hit.argument, hit.message)
 
 
 def _problem(candidate: Candidate, problem: ArtifactProblem) -> ArtifactResult:

@@ -99,9 +99,13 @@ class AuditResult(_SeverityCounts):
     def with_status(self, status: Status) -> list[ArtifactResult]:
         return [artifact for artifact in self.artifacts if artifact.status is status]
 
-    def exit_code(self, fail_on: Severity | None) -> ExitCode:
-        """3 wins over 1: a gate whose inputs were not all read must never look like a pass."""
-        if self.with_status(Status.ERROR) or not self.with_status(Status.OK):
+    def exit_code(self, fail_on: Severity | None, *, require_audit: bool = True) -> ExitCode:
+        """3 wins over 1: a gate whose inputs were not all read must never look like a pass.
+
+        `require_audit=False` (for --ignore-unknown) lets a run that audited nothing pass, as a
+        pre-commit hook must when a commit touches no model.
+        """
+        if self.with_status(Status.ERROR) or (require_audit and not self.with_status(Status.OK)):
             return ExitCode.UNREADABLE
         if fail_on is not None and any(f.severity.rank >= fail_on.rank for f in self.findings):
             return ExitCode.FINDINGS

@@ -7,10 +7,11 @@ Loaders are the only code that knows file formats and Keras dialects; they produ
 
 import math
 from enum import Enum
-from types import MappingProxyType
 from typing import Any, Iterator, Mapping, NamedTuple
 
-EMPTY: Mapping[str, Any] = MappingProxyType({})
+# The shared default for mapping fields. Typed read-only and never mutated; a plain dict (not a
+# MappingProxyType) so that trees and settings pickle, for --jobs.
+EMPTY: Mapping[str, Any] = {}
 
 
 class Origin(str, Enum):

@@ -182,3 +182,72 @@ def test_output_to_a_device_or_pipe_writes_in_place_and_never_replaces_it(broken
     received = reader.communicate(timeout=60)[0]
     assert completed.returncode == 1 and json.loads(received)["summary"]["findings"]["error"] == 1
     assert fifo.is_fifo()  # still the pipe, not a regular file put in its place
+
+
+def test_output_files_get_ordinary_permissions(clean, tmp_path):
+    target = tmp_path / "report.txt"
+    umask = os.umask(0o022)
+    try:
+        run_cli("check", "--output", str(target), str(clean))
+    finally:
+        os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_several_formats_in_one_run(broken, tmp_path):
+    sarif, html = tmp_path / "r.sarif", tmp_path / "r.html"
+    completed = run_cli("check", "--format", "text", "--output", f"sarif={sarif}", "--output", f"html={html}",
+                        str(broken))
+    assert completed.returncode == 1
+    assert "RA303 error" in completed.stdout  # text on standard output
+    assert json.loads(sarif.read_text())["version"] == "2.1.0"
+    assert html.read_text().lstrip().lower().startswith("<!doctype html>")
+    json_only = run_cli("check", "--format", "json", "--output", str(tmp_path / "only.json"), str(broken))
+    assert json_only.stdout == "" and json.loads((tmp_path / "only.json").read_text())["schema_version"] == 1
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--format", "json", "--format", "text"], "only one report can go to standard output"),
+        (["--format", "json", "--format", "sarif", "--output", "a", "--output", "b"], "name each file as --output FORMAT=FILE"),
+        (["--output", "sarif=a", "--output", "sarif=b"], "--output sarif=... is given twice"),
+    ],
+)
+def test_ambiguous_outputs_are_usage_errors(broken, args, message):
+    completed = run_cli("check", *args, str(broken))
+    assert completed.returncode == 2 and message in completed.stderr
+
+
+def test_parallel_jobs_give_the_same_report_as_a_serial_run():
+    models = str(ROOT / "fixtures" / "models")
+    serial = run_cli("check", "--format", "json", "--jobs", "1", models)
+    parallel = run_cli("check", "--format", "json", "--jobs", "2", models)
+    assert serial.returncode == parallel.returncode
+    assert len(json.loads(serial.stdout)["artifacts"]) > 90
+    assert parallel.stdout == serial.stdout
+
+
+def test_progress_bar_only_on_a_terminal_and_only_on_stderr():
+    models = str(ROOT / "fixtures" / "models")
+    on_terminal = run_on_terminal("check", "--format", "json", "--output", "/dev/stdout", models, env={"NO_COLOR": "1"})
+    assert "Auditing" in on_terminal
+    piped = run_cli("check", "--format", "json", models)
+    assert "Auditing" not in piped.stdout + piped.stderr
+    json.loads(piped.stdout)  # the machine format on stdout is untouched
+
+
+def test_ignore_unknown_passes_over_non_models_and_does_not_fail_an_empty_run(clean, tmp_path):
+    package = tmp_path / "package.json"
+    package.write_text('{"name": "web", "version": "1.0.0"}')
+    weights = tmp_path / "w.weights.json"
+    weights.write_text(json.dumps({"metadata": {}, "weight_map": {}}))
+    assert run_cli("check", str(package)).returncode == 3  # named explicitly: not a model
+    completed = run_cli("check", "--ignore-unknown", "--format", "json", str(package), str(weights))
+    assert completed.returncode == 0
+    assert [a["status"] for a in json.loads(completed.stdout)["artifacts"]] == ["skipped"]
+    both = run_cli("check", "--ignore-unknown", "--format", "json", str(package), str(clean))
+    assert both.returncode == 0 and len(json.loads(both.stdout)["artifacts"]) == 1
+    lfs = tmp_path / "model.keras"
+    lfs.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 1\n")
+    assert run_cli("check", "--ignore-unknown", str(lfs)).returncode == 3  # a broken model still fails

@@ -37,15 +37,19 @@ class Candidate(NamedTuple):
         return self.path.suffix.lower() in MODEL_EXTENSIONS
 
 
-def discover(paths: Iterable[str]) -> Iterator[Candidate]:
-    """Candidates in the order given; directories are walked in sorted order, each file once."""
+def discover(paths: Iterable[str], *, ignore_unknown: bool = False) -> Iterator[Candidate]:
+    """Candidates in the order given; directories are walked in sorted order, each file once.
+
+    With `ignore_unknown`, named files are treated like files found in a directory walk: those
+    that are not Keras models are passed over (for a pre-commit hook, which names every `.json`).
+    """
     seen: set[str] = set()
     for given in paths:
         path = Path(given)
         if path.is_dir() and not _is_artifact_directory(path):
             found = _walk(path, given)
         else:
-            found = iter([Candidate(path, given, explicit=True)])
+            found = iter([Candidate(path, given, explicit=not ignore_unknown)])
         walked_any = False
         for candidate in found:
             walked_any = True
@@ -53,7 +57,7 @@ def discover(paths: Iterable[str]) -> Iterator[Candidate]:
             if key not in seen:
                 seen.add(key)
                 yield candidate
-        if not walked_any:  # a directory with no model files in it is still reported
+        if not walked_any and not ignore_unknown:  # a directory with no model files in it is reported
             yield Candidate(path, given, explicit=True)
 
 

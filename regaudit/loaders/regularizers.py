@@ -163,7 +163,7 @@ def _builtin(
 def _registered(
     class_name: str, registered: str, config: Any, slot: str, argument: str | None, module: str | None
 ) -> Regularizer:
-    return _custom(class_name.split(">")[-1], config, slot, argument, module, Origin.REGISTERED, registered)
+    return _custom(_registered_part(class_name), config, slot, argument, module, Origin.REGISTERED, registered)
 
 
 def _custom(
@@ -190,8 +190,13 @@ def _custom(
 
 def _function(name: str, slot: str, argument: str | None, *, module: str | None) -> Regularizer:
     if ">" in name:
-        return Regularizer(slot, argument, name.split(">")[-1], Origin.REGISTERED, module=module, registered_name=name)
+        return Regularizer(slot, argument, _registered_part(name), Origin.REGISTERED, module=module, registered_name=name)
     return Regularizer(slot, argument, name, Origin.FUNCTION, module=module)
+
+
+def _registered_part(name: str) -> str:
+    """`Name` of a registered `package>Name` (register_keras_serializable joins them with one `>`)."""
+    return name.partition(">")[2] or name
 
 
 def _unknown(slot: str, argument: str | None, problem: str) -> Regularizer:

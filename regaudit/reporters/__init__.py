@@ -1,21 +1,26 @@
 """Reporters render a finished :class:`AuditResult`; they never filter, read config or load files.
 
-Each format is one module exposing ``render(result, context, stream)``.
+Each format is one module exposing ``render(result, context, stream)``. What a reporter needs
+beyond the result (the catalog for rule documentation, and presentation settings resolved once
+by the command line) comes in the :class:`ReportContext`.
 """
 
-
 import importlib
+from pathlib import Path
 from typing import NamedTuple, TextIO
 
 from regaudit.catalog import Catalog
-from regaudit.outcomes import AuditResult
+from regaudit.outcomes import AuditResult, Severity
 
-FORMATS = ("text", "json")
+# Every format `--format` accepts, in the order the help lists them.
+FORMATS = ("text", "json", "html", "sarif", "junit", "github", "markdown")
 
 
 class ReportContext(NamedTuple):
     catalog: Catalog
-    color: bool = False
+    color: bool = False  # ANSI colour, for a terminal
+    fail_on: Severity | None = Severity.ERROR  # the run's gate: JUnit failures follow it
+    root: Path = Path(".")  # artifact paths are shown relative to this folder where they can be
 
 
 def render(format: str, result: AuditResult, context: ReportContext, stream: TextIO) -> None:
