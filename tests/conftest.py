@@ -88,3 +88,57 @@ def require(module: str):
     if os.environ.get("CI"):
         return __import__(module)
     return pytest.importorskip(module)
+
+
+# --- golden files ---------------------------------------------------------------------------------
+
+GOLDEN = ROOT / "tests" / "golden"
+# The inputs every reporter's golden file renders, as relative paths from the repository root:
+# an error finding (RA301), warning and info findings with an optimizer, nested and frozen layers,
+# a skipped weights-only file, an unreadable Git LFS pointer, and layer names built to break out
+# of HTML, JavaScript, XML and Markdown.
+GOLDEN_INPUTS = (
+    "fixtures/models/k3_origin_main_class.keras",
+    "fixtures/models/k3_compiled_adamw.keras",
+    "fixtures/models/k3_nested.keras",
+    "fixtures/models/tfk_weights_only.h5",
+    "tests/data/lfs_pointer.keras",
+    "tests/data/hostile_names.json",
+)
+# A per-layer ignore that matches nothing, so that reports show a configuration finding (RA907).
+GOLDEN_OPTIONS = {"per-layer-ignores": {"no_such_block/*": ["RA002"]}}
+
+
+@pytest.fixture
+def golden_result(monkeypatch):
+    """The audit every golden file renders, run from the repository root with fixed options."""
+    import regaudit
+
+    monkeypatch.chdir(ROOT)
+    return regaudit.audit(GOLDEN_INPUTS, GOLDEN_OPTIONS)
+
+
+def golden_context(**overrides):
+    from regaudit.catalog import load_catalog
+    from regaudit.reporters import ReportContext
+
+    return ReportContext(**{"catalog": load_catalog(), "root": ROOT, **overrides})
+
+
+def rendered(format_: str, result, **overrides) -> str:
+    import io
+
+    from regaudit.reporters import render
+
+    stream = io.StringIO()
+    render(format_, result, golden_context(**overrides), stream)
+    return stream.getvalue()
+
+
+def assert_golden(name: str, text: str) -> None:
+    """Compare with tests/golden/NAME; REGAUDIT_UPDATE_GOLDEN=1 rewrites it (review the diff)."""
+    path = GOLDEN / name
+    if os.environ.get("REGAUDIT_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert path.is_file(), f"no golden file {path}; run with REGAUDIT_UPDATE_GOLDEN=1 and review it"
+    assert text == path.read_text(), f"{name} differs from its golden file (REGAUDIT_UPDATE_GOLDEN=1 to rewrite)"

@@ -7,7 +7,9 @@ from typing import Any, TextIO
 
 from regaudit.describe import regularizer_label
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
-from regaudit.tree import ModelTree, Regularizer
+from regaudit.reporters._paths import place
+from regaudit.reporters._summary import NOTHING_AUDITED, STATUS_WORDS, counts, slot_rank, summary_parts
+from regaudit.tree import ModelTree
 
 WIDTH = 80
 INDENT = "  "
@@ -18,8 +20,6 @@ _GAP = "  "
 _CLASS_WIDTH = 16
 _SHRINKABLE = (0, 3)
 _MIN_WIDTH = 10
-# Slots in reading order: weights first, bias after them, activity last.
-_SLOT_ORDER = ("kernel", "depthwise", "pointwise", "embeddings", "recurrent", "alpha", "gamma", "beta", "bias")
 _SEVERITY_STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _STATUS_STYLE = {Status.OK: "green", Status.SKIPPED: "yellow", Status.ERROR: "red"}
 
@@ -49,10 +49,10 @@ def _artifact_lines(artifact: ArtifactResult, paint: _Painter) -> list[str]:
     )
     for finding in artifact.findings:
         lines += _finding_lines(finding, paint)
-    counts = _counts(artifact.severity_counts())
+    tally = counts(artifact.severity_counts())
     if artifact.suppressed:
-        counts += f"; {artifact.suppressed} suppressed by configuration or baseline"
-    lines.append(INDENT + counts)
+        tally += f"; {artifact.suppressed} suppressed by configuration or baseline"
+    lines.append(INDENT + tally)
     return lines
 
 
@@ -61,7 +61,7 @@ def _heading(artifact: ArtifactResult, paint: _Painter) -> str:
     if artifact.keras_version:
         version = artifact.keras_version
         details.append(f"Keras {version}" if version[:1].isdigit() else version)  # "tfjs-layers 4.22.0"
-    status = "" if artifact.status is Status.OK else " " + paint(artifact.status.value, _STATUS_STYLE[artifact.status])
+    status = "" if artifact.status is Status.OK else " " + paint(STATUS_WORDS[artifact.status], _STATUS_STYLE[artifact.status])
     described = f"  ({', '.join(d for d in details if d)})" if artifact.format else ""
     return paint(artifact.path, "bold") + described + status
 
@@ -70,7 +70,7 @@ def _regularizer_table(tree: ModelTree, paint: _Painter) -> list[str]:
     rows = [
         (layer.path, layer.class_name, regularizer.slot, regularizer_label(regularizer), regularizer.origin.value)
         for layer in tree.layers()
-        for regularizer in sorted(layer.regularizers, key=_slot_rank)
+        for regularizer in sorted(layer.regularizers, key=slot_rank)
     ]
     if not rows:
         return [f"{INDENT}no regularizers"]
@@ -81,14 +81,6 @@ def _regularizer_table(tree: ModelTree, paint: _Painter) -> list[str]:
         cells = [_fit(cell, width, keep_end=index == 0) for index, (cell, width) in enumerate(zip(row, widths))]
         lines.append(INDENT + _GAP.join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip())
     return lines
-
-
-def _slot_rank(regularizer: Regularizer) -> tuple[int, str]:
-    if regularizer.slot == "activity":
-        return (len(_SLOT_ORDER) + 1, "")
-    if regularizer.slot in _SLOT_ORDER:
-        return (_SLOT_ORDER.index(regularizer.slot), "")
-    return (len(_SLOT_ORDER), regularizer.slot)
 
 
 def _column_widths(rows: list[tuple[str, ...]]) -> list[int]:
@@ -104,43 +96,18 @@ def _column_widths(rows: list[tuple[str, ...]]) -> list[int]:
 
 
 def _finding_lines(finding: Finding, paint: _Painter) -> list[str]:
-    where = finding.layer if finding.layer is not None else "(model)" if finding.argument is None else ""
-    if finding.argument:
-        where += f" {finding.argument}"
+    where = place(finding) or "(model)"
     severity = paint(finding.severity.value.ljust(7), _SEVERITY_STYLE[finding.severity])
     first = f"{INDENT}{finding.rule} {severity} {where}"
     return [first] + _wrapped(finding.message, INDENT * 4)
 
 
 def _overall_summary(result: AuditResult, paint: _Painter) -> str:
-    statuses = ", ".join(
-        f"{count} {word}"
-        for status, word in _STATUS_WORDS.items()
-        if (count := len(result.with_status(status)))
-    )
-    line = f"{_plural(len(result.artifacts), 'artifact')} ({statuses or 'none'}); {_counts(result.severity_counts())}"
+    artifacts, findings = summary_parts(result)
+    line = f"{artifacts}; {findings}" if len(artifacts) + len(findings) + 2 <= WIDTH else f"{artifacts}\n{findings}"
     if not result.with_status(Status.OK):
-        line += "\nnothing was audited: no input held a model regaudit could read"
+        line += f"\n{NOTHING_AUDITED}"
     return paint(line, "bold")
-
-
-_STATUS_WORDS = {Status.OK: "audited", Status.SKIPPED: "skipped", Status.ERROR: "unreadable"}
-
-
-def _counts(counts: dict[Severity, int]) -> str:
-    total = sum(counts.values())
-    if not total:
-        return "no findings"
-    detail = ", ".join(
-        str(count) + " " + (severity.value if count == 1 or severity is Severity.INFO else severity.value + "s")
-        for severity, count in counts.items()
-        if count
-    )
-    return f"{_plural(total, 'finding')} ({detail})"
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _wrapped(text: str, indent: str) -> list[str]:

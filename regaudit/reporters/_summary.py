@@ -1,0 +1,42 @@
+"""Wording shared by the reports people read (text, HTML): the one-sentence summary, finding
+counts, artifact status words, and the order in which a layer's regularized slots are listed."""
+
+from regaudit.outcomes import AuditResult, Severity, Status
+from regaudit.tree import Regularizer
+
+STATUS_WORDS = {Status.OK: "audited", Status.SKIPPED: "skipped", Status.ERROR: "unreadable"}
+NOTHING_AUDITED = "nothing was audited: no input held a model regaudit could read"
+# Slots in reading order: weights first, bias after them, activity last.
+_SLOT_ORDER = ("kernel", "depthwise", "pointwise", "embeddings", "recurrent", "alpha", "gamma", "beta", "bias")
+
+
+def summary_parts(result: AuditResult) -> tuple[str, str]:
+    """("6 artifacts (4 audited, 1 skipped, 1 unreadable)", "10 findings (1 error, 4 warnings, 5 info)")."""
+    statuses = ", ".join(
+        f"{count} {word}" for status, word in STATUS_WORDS.items() if (count := len(result.with_status(status)))
+    )
+    return f"{plural(len(result.artifacts), 'artifact')} ({statuses or 'none'})", counts(result.severity_counts())
+
+
+def counts(by_severity: dict[Severity, int]) -> str:
+    total = sum(by_severity.values())
+    if not total:
+        return "no findings"
+    detail = ", ".join(
+        str(count) + " " + (severity.value if count == 1 or severity is Severity.INFO else severity.value + "s")
+        for severity, count in by_severity.items()
+        if count
+    )
+    return f"{plural(total, 'finding')} ({detail})"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def slot_rank(regularizer: Regularizer) -> tuple[int, str]:
+    if regularizer.slot == "activity":
+        return (len(_SLOT_ORDER) + 1, "")
+    if regularizer.slot in _SLOT_ORDER:
+        return (_SLOT_ORDER.index(regularizer.slot), "")
+    return (len(_SLOT_ORDER), regularizer.slot)

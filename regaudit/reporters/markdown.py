@@ -1,0 +1,150 @@
+"""GitHub-flavoured Markdown, for pull-request comments and `$GITHUB_STEP_SUMMARY`.
+
+A heading with what decides the run's outcome; a table of artifacts (status, format, Keras
+version, coverage, counts); each artifact's findings in a `<details>` block, open when it holds a
+finding at or above the gate; the artifacts not audited; the run's configuration findings.
+
+Layer names, paths and messages come from untrusted files. Identifiers are code spans, in which
+nothing is Markdown, HTML or an @mention. Messages escape Markdown punctuation and `&`, `<`, `>`
+(an @name inside one can still mention someone on GitHub). Newlines become spaces, so that
+nothing breaks out of a table row or a `<summary>`. Long reports are not cut: a PR comment holds
+65,536 characters, a step summary 1 MiB.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any, TextIO
+
+from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
+from regaudit.reporters._paths import locate
+
+_STATUS_WORDS = {Status.OK: "audited", Status.SKIPPED: "skipped", Status.ERROR: "unreadable"}
+_NEWLINES = re.compile(r"\r\n|\r|\n")
+_PROSE_SPECIAL = re.compile(r"[\\`*_\[\]|~&<>]")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_BACKTICKS = re.compile(r"`+")
+
+
+def render(result: AuditResult, context: Any, stream: TextIO) -> None:
+    sections = [f"## regaudit: {_outcome(result, context.fail_on)}", _summary_table(result, context)]
+    with_findings = [artifact for artifact in result.artifacts if artifact.findings]
+    if with_findings:
+        sections.append("### Findings")
+        sections += [_artifact_findings(artifact, context) for artifact in with_findings]
+    not_audited = [artifact for artifact in result.artifacts if artifact.error is not None]
+    if not_audited:
+        sections.append(_not_audited(not_audited, context))
+    if result.configuration:
+        sections.append("### Configuration\n\n" + _findings_table(result.configuration, layer_column=False))
+    stream.write("\n\n".join(sections) + "\n")
+
+
+def _outcome(result: AuditResult, gate: Severity | None) -> str:
+    """What decides the exit code, stated as facts: the renderer does not know every option that
+    changes the code itself (--ignore-unknown lets a run that audited nothing pass)."""
+    facts = []
+    unreadable = len(result.with_status(Status.ERROR))
+    if unreadable:
+        facts.append(f"{_plural(unreadable, 'input')} could not be read")
+    if not result.with_status(Status.OK):
+        facts.append("nothing was audited")
+    if gate is None:
+        facts.append(f"{_plural(sum(1 for _ in result.findings), 'finding')}, no gate")
+    else:
+        failing = sum(1 for finding in result.findings if _at_gate(finding, gate))
+        facts.append(f"{_plural(failing, 'finding') if failing else 'no finding'} at or above {gate.value}")
+    return ", ".join(facts)
+
+
+def _summary_table(result: AuditResult, context: Any) -> str:
+    header = ("Artifact", "Status", "Format", "Keras", "Weight-bearing layers covered", "Errors", "Warnings", "Info")
+    rows = [_table_row(header), "| :-- | :-- | :-- | :-- | --: | --: | --: | --: |"]
+    for artifact in result.artifacts:
+        cells = [_code(locate(artifact.path, context.root).path), _STATUS_WORDS[artifact.status],
+                 _prose(artifact.format or ""), _prose(artifact.keras_version or "")]
+        if artifact.tree is not None:
+            coverage = artifact.tree.coverage()
+            cells.append(f"{coverage.covered} of {coverage.weight_bearing}")
+            cells += [str(count) for count in artifact.severity_counts().values()]
+        else:
+            cells += [""] * 4
+        rows.append(_table_row(cells))
+    if result.configuration:  # so that the columns add up to the totals
+        counts = [sum(1 for finding in result.configuration if finding.severity is severity) for severity in Severity]
+        rows.append(_table_row(["configuration", "", "", "", "", *map(str, counts)]))
+    statuses = ", ".join(f"{len(result.with_status(status))} {word}" for status, word in _STATUS_WORDS.items())
+    totals = map(str, result.severity_counts().values())
+    rows.append(_table_row([f"**{_plural(len(result.artifacts), 'artifact')}**", statuses, "", "", "", *totals]))
+    return "\n".join(rows)
+
+
+def _artifact_findings(artifact: ArtifactResult, context: Any) -> str:
+    path = locate(artifact.path, context.root).path
+    opened = " open" if any(_at_gate(finding, context.fail_on) for finding in artifact.findings) else ""
+    counts = ", ".join(
+        _severity_count(count, severity) for severity, count in artifact.severity_counts().items() if count
+    )
+    summary = f"<code>{_html(path)}</code>: {_plural(len(artifact.findings), 'finding')} ({counts})"
+    return f"<details{opened}>\n<summary>{summary}</summary>\n\n{_findings_table(artifact.findings)}\n\n</details>"
+
+
+def _findings_table(findings: list[Finding], layer_column: bool = True) -> str:
+    header = ("Rule", "Severity", *(("Layer", "Argument") if layer_column else ("Setting",)), "Message")
+    rows = [_table_row(header), _table_row([":--"] * len(header))]
+    for finding in findings:
+        cells = [f"{finding.rule} {_code(finding.name)}", finding.severity.value]
+        if layer_column:
+            cells.append(_code(finding.layer) if finding.layer else "(model)")
+        cells += [_code(finding.argument) if finding.argument else "", _prose(finding.message)]
+        rows.append(_table_row(cells))
+    return "\n".join(rows)
+
+
+def _not_audited(artifacts: list[ArtifactResult], context: Any) -> str:
+    rows = [_table_row(("Artifact", "Status", "Reason")), "| :-- | :-- | :-- |"]
+    for artifact in artifacts:
+        assert artifact.error is not None
+        reason = f"{artifact.error.code} {_prose(artifact.error.message)}"
+        path = _code(locate(artifact.path, context.root).path)
+        rows.append(_table_row([path, _STATUS_WORDS[artifact.status], reason]))
+    return "### Not audited\n\n" + "\n".join(rows)
+
+
+def _at_gate(finding: Finding, gate: Severity | None) -> bool:
+    return gate is not None and finding.severity.rank >= gate.rank
+
+
+def _severity_count(count: int, severity: Severity) -> str:
+    """`1 error`, `3 warnings`, `2 info`."""
+    return _plural(count, severity.value) if severity is not Severity.INFO else f"{count} info"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _table_row(cells: Any) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _one_line(text: str) -> str:
+    return _NEWLINES.sub(" ", text)
+
+
+def _prose(text: str) -> str:
+    """Untrusted text as plain Markdown: no emphasis, links, HTML, code or table breaks."""
+    return _PROSE_SPECIAL.sub(lambda match: _ENTITIES.get(match.group(), "\\" + match.group()), _one_line(text))
+
+
+def _code(text: str) -> str:
+    """Untrusted text as a code span in a table cell (GFM takes `\\|` there as a literal pipe)."""
+    text = _one_line(text).replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(text)), default=0) + 1)
+    padding = " " if text.startswith(("`", " ")) or text.endswith(("`", " ")) else ""
+    return f"{fence}{padding}{text}{padding}{fence}"
+
+
+def _html(text: str) -> str:
+    return html.escape(_one_line(text))
