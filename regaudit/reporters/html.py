@@ -1,0 +1,148 @@
+"""The HTML report: one self-contained page (inline CSS, JS and SVG) for people and CI artifacts.
+
+Everything that comes from a model file is untrusted: jinja2 autoescapes every value, and the
+page's script reads the rendered table instead of embedding data, so nothing from the file is
+ever placed inside `<script>`. The page loads nothing from the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import textwrap
+from collections import Counter
+from itertools import groupby
+from pathlib import Path
+from typing import Any, NamedTuple, TextIO
+
+# Imported at module level: this module itself is imported only for --format html, so no other
+# format pays for jinja2.
+import jinja2
+from markupsafe import Markup, escape
+
+from regaudit import __version__
+from regaudit.describe import factor, regularizer_label
+from regaudit.outcomes import ArtifactResult, AuditResult, Severity, Status
+from regaudit.reporters._paths import locate
+from regaudit.reporters._summary import STATUS_WORDS, slot_rank, summary_parts
+from regaudit.tree import Layer, ModelTree, Regularizer
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+class Row(NamedTuple):
+    """One row of the layer table: a layer with one of its regularizers, or with none."""
+
+    layer: Layer
+    regularizer: Regularizer | None
+    # A weight-bearing layer with no weight penalty: highlighted, since that is what rules look for.
+    uncovered: bool
+
+
+class ClassCoverage(NamedTuple):
+    class_name: str
+    covered: int
+    total: int  # weight-bearing layers of this class
+
+
+def render(result: AuditResult, context: Any, stream: TextIO) -> None:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters.update(prose=_prose, factors=_factors, label=regularizer_label, csp_hash=_csp_hash)
+    page = environment.get_template("report.html.j2").render(
+        result=result,
+        # The text report's wording, on one line: a page is wider than a terminal.
+        summary="; ".join(summary_parts(result)),
+        artifacts=[_artifact(artifact, context.root) for artifact in result.artifacts],
+        status_words={status.value: word for status, word in STATUS_WORDS.items()},
+        documented=[context.catalog.rule(code) for code in _codes_reported(result)],
+        severities=list(Severity),
+        version=__version__,
+    )
+    stream.write(page)
+
+
+def _artifact(artifact: ArtifactResult, root: Path) -> dict[str, Any]:
+    tree = artifact.tree
+    return {
+        "result": artifact,
+        "path": locate(artifact.path, root).path,
+        "ok": artifact.status is Status.OK,
+        "coverage": tree.coverage() if tree is not None else None,
+        "rows": _rows(tree) if tree is not None else [],
+        "classes": _class_coverage(tree) if tree is not None else [],
+        "origins": sorted({r.origin.value for _, r in tree.regularized()}) if tree is not None else [],
+        "counts": artifact.severity_counts(),
+    }
+
+
+def _rows(tree: ModelTree) -> list[Row]:
+    rows = []
+    for layer in tree.layers():
+        uncovered = layer.is_weight_bearing and not layer.weight_regularizers
+        # Slots in the text report's reading order, so that both reports list a layer alike.
+        regularizers = sorted(layer.regularizers, key=slot_rank) or [None]
+        rows += [Row(layer, regularizer, uncovered) for regularizer in regularizers]
+    return rows
+
+
+def _class_coverage(tree: ModelTree) -> list[ClassCoverage]:
+    """Weight-bearing layers per class, most numerous first (ties by name, for a stable page)."""
+    covered: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for layer in tree.layers():
+        if layer.is_weight_bearing:
+            total[layer.class_name] += 1
+            covered[layer.class_name] += bool(layer.weight_regularizers)
+    return [ClassCoverage(name, covered[name], total[name]) for name in sorted(total, key=lambda n: (-total[n], n))]
+
+
+def _codes_reported(result: AuditResult) -> list[str]:
+    """Every rule and diagnostic the page mentions, documented once at its end, in code order."""
+    codes = {finding.rule for finding in result.findings}
+    codes |= {artifact.error.code for artifact in result.artifacts if artifact.error is not None}
+    return sorted(codes)
+
+
+def _factors(regularizer: Regularizer) -> str:
+    return ", ".join(f"{name}={factor(value)}" for name, value in regularizer.factors.items())
+
+
+def _prose(text: str) -> Markup:
+    """A catalog text as HTML: blank-line paragraphs, consecutive `- ` paragraphs as one list,
+    indented code kept as it is, `code` spans."""
+    html = []
+    for is_item, paragraphs in groupby(text.strip().split("\n\n"), key=lambda p: p.startswith("- ")):
+        if is_item:
+            html.append("<ul>" + "".join(f"<li>{_inline(p[2:])}</li>" for p in paragraphs) + "</ul>")
+        else:
+            html += [_block(paragraph) for paragraph in paragraphs]
+    return Markup("\n".join(html))
+
+
+def _block(paragraph: str) -> str:
+    if any(line.startswith("    ") for line in paragraph.splitlines()):
+        # Newlines as character references: indenting the page's source cannot shift the code.
+        code = str(escape(textwrap.dedent(paragraph).strip("\n")))
+        return f"<pre>{code.replace(chr(10), '&#10;')}</pre>"
+    return f"<p>{_inline(paragraph)}</p>"
+
+
+def _inline(text: str) -> str:
+    # Escaped first, so markup in the text can only show as text; str() because re.sub on
+    # Markup would escape the <code> tags it inserts.
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(" ".join(text.split()))))
+
+
+def _csp_hash(source: str) -> Markup:
+    """The page's Content-Security-Policy allows its own style and script by hash and nothing
+    else: should escaping ever fail, an injected script or event handler still would not run."""
+    digest = hashlib.sha256(str(source).encode()).digest()
+    return Markup(f"'sha256-{base64.b64encode(digest).decode()}'")  # base64 needs no escaping
