@@ -7,7 +7,7 @@ input order, and the result is the same as a serial run's.
 """
 
 import os
-from typing import Any, Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from regaudit.catalog import Catalog, load_catalog
 from regaudit.checks import Check, Hit, RuleContext, all_checks
@@ -62,25 +62,35 @@ def _examine_all(
 def _examine_in_workers(candidates: list[Candidate], settings: Settings, jobs: int) -> Iterator[ArtifactResult | None]:
     # Imported here: multiprocessing is heavy, and a serial run (the default) never needs it.
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(settings,)) as pool:
         futures = [pool.submit(_examine_in_worker, candidate) for candidate in candidates]
-        for candidate, future in zip(candidates, futures):
-            yield _collect(candidate, future)
+        for index, future in enumerate(futures):
+            try:
+                yield future.result()
+            except BrokenProcessPool:
+                # A worker died (a crash in a native reader) and took the pool with it. The files
+                # still to do are examined one process each, so the crash stays with its own file.
+                for candidate in candidates[index:]:
+                    yield _examine_isolated(candidate, settings)
+                return
 
 
-def _collect(candidate: Candidate, future: Any) -> ArtifactResult | None:
+def _examine_isolated(candidate: Candidate, settings: Settings) -> ArtifactResult | None:
+    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    try:
-        return future.result()
-    except BrokenProcessPool:  # a worker died (a crash in a native reader): say so, for this file only
-        return ArtifactResult(
-            candidate.display,
-            Status.ERROR,
-            error=Diagnostic(INTERNAL_ERROR, "the worker process reading this file stopped unexpectedly; "
-                             "run with --jobs 1 to find the file that crashes it, and please report it"),
-        )
+    with ProcessPoolExecutor(max_workers=1, initializer=_start_worker, initargs=(settings,)) as pool:
+        try:
+            return pool.submit(_examine_in_worker, candidate).result()
+        except BrokenProcessPool:
+            return ArtifactResult(
+                candidate.display,
+                Status.ERROR,
+                error=Diagnostic(INTERNAL_ERROR, "the process reading this file stopped unexpectedly (a crash "
+                                 "in a native library, or out of memory); please report it with the file"),
+            )
 
 
 _worker: "_Examiner | None" = None
