@@ -25,13 +25,21 @@ class Expected(NamedTuple):
 
 
 class Case(NamedTuple):
-    """A model snippet and the findings the rule must report on it (none for a passing case)."""
+    """A model snippet (or a file) and the findings the rule must report on it (none to pass).
+
+    Rules are run on `document`. Diagnostics and configuration findings come from auditing a file:
+    `file` names it, written from `content` (parts of text, each repeated a number of times, so
+    that a case can hold a 100,000-deep JSON) or from `document`; with neither, the file is absent.
+    """
 
     title: str
     fires: tuple[Expected, ...]
-    document: Any  # a model config, as a to_json() / model.json / get_config() document
+    document: Any = None  # a model config, as a to_json() / model.json / get_config() document
     keras_version: str | None = None
     options: Mapping[str, Any] = EMPTY
+    file: str | None = None
+    content: tuple[tuple[str, int], ...] | None = None
+    baseline: Any = None  # a baseline document, written beside the file and used by the run
 
 
 class RuleDoc(NamedTuple):
@@ -147,14 +155,19 @@ def _rule_from_toml(data: dict[str, Any], path: Path) -> RuleDoc:
 
 
 def _case_from_toml(data: Mapping[str, Any]) -> Case:
+    document: Any = None
     if "layers" in data:
-        document: Any = {"class_name": "Sequential", "config": {"name": "model", "layers": json.loads(data["layers"])}}
-    else:
+        document = {"class_name": "Sequential", "config": {"name": "model", "layers": json.loads(data["layers"])}}
+    elif "model" in data:
         document = json.loads(data["model"])
+    content = data.get("content")
     return Case(
         title=data["title"],
         fires=tuple(Expected(item.get("layer"), item.get("argument")) for item in data.get("fires", ())),
         document=document,
         keras_version=data.get("keras_version"),
         options=data.get("options", {}),
+        file=data.get("file"),
+        content=((content, 1),) if isinstance(content, str) else tuple(map(tuple, content)) if content else None,
+        baseline=json.loads(data["baseline"]) if "baseline" in data else None,
     )

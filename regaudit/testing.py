@@ -1,16 +1,29 @@
 """Run a rule on a snippet: the harness behind every case in rules/*.toml, public for rule authors."""
 
-from __future__ import annotations
+import json
+import tempfile
+from pathlib import Path
 
 from regaudit.catalog import Case, Expected, load_catalog
 from regaudit.checks import Hit, RuleContext, all_checks
 from regaudit.config import parse_options, settings_from
 from regaudit.loaders.json_file import tree_from_document
+from regaudit.outcomes import AuditResult
 
 
 def run_case(code: str, case: Case) -> list[Expected]:
-    """What the rule reports on the case's model, as (layer, argument) pairs in report order."""
-    return [Expected(hit.layer, hit.argument) for hit in case_hits(code, case)]
+    """What the catalog entry reports on the case, as (layer, argument) pairs in report order.
+
+    A rule reports hits on the case's model; a diagnostic reports (None, None) for the file it
+    refuses; a configuration entry reports its findings about the run.
+    """
+    rule = load_catalog().rule(code)
+    if rule.is_check:
+        return [Expected(hit.layer, hit.argument) for hit in case_hits(code, case)]
+    result = audit_case(code, case)
+    if rule.is_diagnostic:
+        return [Expected(None, None) for artifact in result.artifacts if artifact.error and artifact.error.code == code]
+    return [Expected(finding.layer, finding.argument) for finding in result.configuration if finding.rule == code]
 
 
 def case_hits(code: str, case: Case) -> list[Hit]:
@@ -18,6 +31,26 @@ def case_hits(code: str, case: Case) -> list[Hit]:
     tree = tree_from_document(case.document)
     if case.keras_version is not None:
         tree.keras_version = case.keras_version
+    return list(all_checks()[code](tree, RuleContext(_settings(code, case, case.options))))
+
+
+def audit_case(code: str, case: Case) -> AuditResult:
+    """Write the case's file (and baseline) to a temporary folder and audit it as a user would."""
+    from regaudit.engine import audit
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / (case.file or "model.json")
+        if case.content is not None:
+            path.write_text("".join(text * count for text, count in case.content), encoding="utf-8")
+        elif case.document is not None:
+            path.write_text(json.dumps(case.document), encoding="utf-8")
+        options = dict(case.options)
+        if case.baseline is not None:
+            (Path(folder) / "baseline.json").write_text(json.dumps(case.baseline), encoding="utf-8")
+            options["baseline"] = str(Path(folder) / "baseline.json")
+        return audit([str(path)], _settings(code, case, options))
+
+
+def _settings(code: str, case: Case, options: dict):
     catalog = load_catalog()
-    options = parse_options(case.options, known_code=catalog.is_selector, origin=f"{code} case {case.title!r}")
-    return list(all_checks()[code](tree, RuleContext(settings_from(options))))
+    return settings_from(parse_options(options, known_code=catalog.is_selector, origin=f"{code} case {case.title!r}"))

@@ -13,7 +13,10 @@ from regaudit.testing import run_case
 
 CATALOG = load_catalog()
 RULES = [rule for rule in CATALOG.rules.values() if rule.is_check]
-CASES = [(rule.code, index, case) for rule in RULES for index, case in enumerate(rule.cases)]
+# RA909 reports a bug in regaudit, so no input can make it fire on purpose; tests/test_engine.py
+# makes it fire by breaking a check.
+WITH_CASES = [rule for rule in CATALOG.rules.values() if rule.code != "RA909"]
+CASES = [(rule.code, index, case) for rule in WITH_CASES for index, case in enumerate(rule.cases)]
 
 
 def test_catalog_is_read_from_the_top_level_rules_folder_in_a_checkout():
@@ -45,7 +48,7 @@ def test_every_rule_documents_itself(rule):
         assert len(section.split()) >= 8
 
 
-@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.code)
+@pytest.mark.parametrize("rule", WITH_CASES, ids=lambda rule: rule.code)
 def test_every_rule_has_a_case_that_fires_and_one_that_does_not(rule):
     assert any(case.fires for case in rule.cases), f"{rule.code}: no case where it fires"
     assert any(not case.fires for case in rule.cases), f"{rule.code}: no case where it stays quiet"
