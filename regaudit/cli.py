@@ -62,7 +62,7 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
               help="Fail only on findings not recorded in this baseline file.")
 @click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path),
-              help="Record this run's findings in a baseline file, and exit 0.")
+              help="Record this run's findings in a baseline file; they do not fail this run.")
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the report.")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
               help="Audit files in this many processes (0: one per CPU); the report is the same.")
