@@ -1,5 +1,6 @@
-"""Wording shared by the reports people read (text, HTML): the one-sentence summary, finding
-counts, artifact status words, and the order in which a layer's regularized slots are listed."""
+"""Wording shared by the reports people read (text, HTML, Markdown): the one-sentence summary,
+finding counts, artifact status words, and the order in which a layer's regularized slots are
+listed."""
 
 from regaudit.outcomes import AuditResult, Severity, Status
 from regaudit.tree import Regularizer
@@ -22,12 +23,13 @@ def counts(by_severity: dict[Severity, int]) -> str:
     total = sum(by_severity.values())
     if not total:
         return "no findings"
-    detail = ", ".join(
-        str(count) + " " + (severity.value if count == 1 or severity is Severity.INFO else severity.value + "s")
-        for severity, count in by_severity.items()
-        if count
-    )
+    detail = ", ".join(severity_count(count, severity) for severity, count in by_severity.items() if count)
     return f"{plural(total, 'finding')} ({detail})"
+
+
+def severity_count(count: int, severity: Severity) -> str:
+    """`1 error`, `3 warnings`, `2 info`."""
+    return plural(count, severity.value) if severity is not Severity.INFO else f"{count} info"
 
 
 def plural(count: int, noun: str) -> str:

@@ -19,8 +19,8 @@ from typing import Any, TextIO
 
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
 from regaudit.reporters._paths import locate
+from regaudit.reporters._summary import STATUS_WORDS, plural, severity_count
 
-_STATUS_WORDS = {Status.OK: "audited", Status.SKIPPED: "skipped", Status.ERROR: "unreadable"}
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 _PROSE_SPECIAL = re.compile(r"[\\`*_\[\]|~&<>]")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -47,14 +47,14 @@ def _outcome(result: AuditResult, gate: Severity | None) -> str:
     facts = []
     unreadable = len(result.with_status(Status.ERROR))
     if unreadable:
-        facts.append(f"{_plural(unreadable, 'input')} could not be read")
+        facts.append(f"{plural(unreadable, 'input')} could not be read")
     if not result.with_status(Status.OK):
         facts.append("nothing was audited")
     if gate is None:
-        facts.append(f"{_plural(sum(1 for _ in result.findings), 'finding')}, no gate")
+        facts.append(f"{plural(sum(1 for _ in result.findings), 'finding')}, no gate")
     else:
         failing = sum(1 for finding in result.findings if _at_gate(finding, gate))
-        facts.append(f"{_plural(failing, 'finding') if failing else 'no finding'} at or above {gate.value}")
+        facts.append(f"{plural(failing, 'finding') if failing else 'no finding'} at or above {gate.value}")
     return ", ".join(facts)
 
 
@@ -62,7 +62,7 @@ def _summary_table(result: AuditResult, context: Any) -> str:
     header = ("Artifact", "Status", "Format", "Keras", "Weight-bearing layers covered", "Errors", "Warnings", "Info")
     rows = [_table_row(header), "| :-- | :-- | :-- | :-- | --: | --: | --: | --: |"]
     for artifact in result.artifacts:
-        cells = [_code(locate(artifact.path, context.root).path), _STATUS_WORDS[artifact.status],
+        cells = [_code(locate(artifact.path, context.root).path), STATUS_WORDS[artifact.status],
                  _prose(artifact.format or ""), _prose(artifact.keras_version or "")]
         if artifact.tree is not None:
             coverage = artifact.tree.coverage()
@@ -74,9 +74,9 @@ def _summary_table(result: AuditResult, context: Any) -> str:
     if result.configuration:  # so that the columns add up to the totals
         counts = [sum(1 for finding in result.configuration if finding.severity is severity) for severity in Severity]
         rows.append(_table_row(["configuration", "", "", "", "", *map(str, counts)]))
-    statuses = ", ".join(f"{len(result.with_status(status))} {word}" for status, word in _STATUS_WORDS.items())
+    statuses = ", ".join(f"{len(result.with_status(status))} {word}" for status, word in STATUS_WORDS.items())
     totals = map(str, result.severity_counts().values())
-    rows.append(_table_row([f"**{_plural(len(result.artifacts), 'artifact')}**", statuses, "", "", "", *totals]))
+    rows.append(_table_row([f"**{plural(len(result.artifacts), 'artifact')}**", statuses, "", "", "", *totals]))
     return "\n".join(rows)
 
 
@@ -84,9 +84,9 @@ def _artifact_findings(artifact: ArtifactResult, context: Any) -> str:
     path = locate(artifact.path, context.root).path
     opened = " open" if any(_at_gate(finding, context.fail_on) for finding in artifact.findings) else ""
     counts = ", ".join(
-        _severity_count(count, severity) for severity, count in artifact.severity_counts().items() if count
+        severity_count(count, severity) for severity, count in artifact.severity_counts().items() if count
     )
-    summary = f"<code>{_html(path)}</code>: {_plural(len(artifact.findings), 'finding')} ({counts})"
+    summary = f"<code>{_html(path)}</code>: {plural(len(artifact.findings), 'finding')} ({counts})"
     return f"<details{opened}>\n<summary>{summary}</summary>\n\n{_findings_table(artifact.findings)}\n\n</details>"
 
 
@@ -108,21 +108,12 @@ def _not_audited(artifacts: list[ArtifactResult], context: Any) -> str:
         assert artifact.error is not None
         reason = f"{artifact.error.code} {_prose(artifact.error.message)}"
         path = _code(locate(artifact.path, context.root).path)
-        rows.append(_table_row([path, _STATUS_WORDS[artifact.status], reason]))
+        rows.append(_table_row([path, STATUS_WORDS[artifact.status], reason]))
     return "### Not audited\n\n" + "\n".join(rows)
 
 
 def _at_gate(finding: Finding, gate: Severity | None) -> bool:
     return gate is not None and finding.severity.rank >= gate.rank
-
-
-def _severity_count(count: int, severity: Severity) -> str:
-    """`1 error`, `3 warnings`, `2 info`."""
-    return _plural(count, severity.value) if severity is not Severity.INFO else f"{count} info"
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _table_row(cells: Any) -> str:
