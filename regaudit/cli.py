@@ -118,7 +118,9 @@ def _destinations(formats: tuple[str, ...], outputs: tuple[str, ...]) -> list[tu
                 requested.append(name)
         else:
             unkeyed.append(Path(output))
-    if not requested or (unkeyed and not formats and len(requested) == len(files)):
+    # With no --format, standard output always gets the text report, as the README promises for
+    # `--output sarif=x --output html=y`; an unkeyed --output FILE then takes the text report.
+    if not formats and len(requested) == len(files):
         requested.insert(0, "text")
     to_stdout = [format_ for format_ in requested if format_ not in files]
     if unkeyed:

@@ -40,3 +40,38 @@ def test_documented_command_runs_as_written(command, tmp_path):
     assert completed.returncode in (0, 1), completed.stderr  # a gate's verdict, not a usage error
     for output in re.findall(r"--(?:output|write-baseline) (?:\w+=)?(\S+)", command):
         assert (tmp_path / output).stat().st_size > 0, output
+
+
+def workflow() -> dict:
+    import yaml
+
+    block = re.search(r"`\.github/workflows/regaudit\.yml`:\n\n```yaml\n(.*?)```", DOC, flags=re.S)
+    return yaml.safe_load(block.group(1))
+
+
+# The current major version of each action the workflow uses (checked against their releases).
+CURRENT_MAJORS = {
+    "actions/checkout": "v6",
+    "actions/setup-python": "v6",
+    "actions/upload-artifact": "v7",
+    "github/codeql-action/upload-sarif": "v4",
+}
+
+
+def test_the_workflow_uses_current_actions_and_the_permissions_sarif_upload_needs():
+    document = workflow()
+    steps = document["jobs"]["regaudit"]["steps"]
+    used = dict(step["uses"].split("@") for step in steps if "uses" in step)
+    assert used == CURRENT_MAJORS
+    assert document["permissions"] == {"contents": "read", "security-events": "write", "actions": "read"}
+
+
+def test_steps_after_the_audit_survive_a_run_that_wrote_no_report():
+    """On exit 2 or 3 before writing, later steps must not fail again on a missing file."""
+    steps = workflow()["jobs"]["regaudit"]["steps"]
+    audit = next(index for index, step in enumerate(steps) if "regaudit check" in step.get("run", ""))
+    for step in steps[audit + 1:]:
+        reads = re.findall(r"regaudit\.\w+", str(step.get("with", "")) + step.get("run", ""))
+        assert reads, step
+        for report in set(reads):
+            assert f"hashFiles('{report}') != ''" in step["if"] and "always()" in step["if"], step

@@ -251,3 +251,14 @@ def test_ignore_unknown_passes_over_non_models_and_does_not_fail_an_empty_run(cl
     lfs = tmp_path / "model.keras"
     lfs.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 1\n")
     assert run_cli("check", "--ignore-unknown", str(lfs)).returncode == 3  # a broken model still fails
+
+
+def test_without_format_the_text_report_goes_to_stdout_beside_the_files(broken, tmp_path):
+    """The README's `--output sarif=... --output html=...` prints the text report as well."""
+    sarif, html = tmp_path / "r.sarif", tmp_path / "r.html"
+    completed = run_cli("check", str(broken), "--output", f"sarif={sarif}", "--output", f"html={html}")
+    assert completed.returncode == 1
+    assert "RA303" in completed.stdout and "1 finding (1 error)" in completed.stdout
+    assert sarif.stat().st_size > 0 and html.stat().st_size > 0
+    machine_only = run_cli("check", str(broken), "--format", "json", "--output", f"sarif={sarif}")
+    json.loads(machine_only.stdout)  # an explicit --format decides what stdout gets
