@@ -69,3 +69,20 @@ def test_every_pinned_commit_exists_and_has_the_hook(commit):
     pyproject = subprocess.run(["git", "-C", str(ROOT), "show", f"{commit}:pyproject.toml"],
                                capture_output=True, text=True, check=True).stdout
     assert 'regaudit = "regaudit.cli:main"' in pyproject  # the command the docs then run
+
+
+def test_the_documented_hook_args_reach_regaudit_as_options(tmp_path):
+    """pre-commit runs `entry` + `args` + file names; `--fail-on warning` must stay an option."""
+    import shutil
+
+    from conftest import MODELS, run_cli
+
+    hook = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())[0]
+    documented = re.search(r"args: (\[[^\]]*\])", (ROOT / "README.md").read_text()).group(1)
+    args = yaml.safe_load(documented)
+    model = tmp_path / "warned.keras"
+    shutil.copy(MODELS / "k3_compiled_adamw.keras", model)  # a warning (RA202), no error
+    command = shlex.split(hook["entry"])
+    assert command[:2] == ["regaudit", "check"]
+    assert run_cli(*command[1:], str(model)).returncode == 0
+    assert run_cli(*command[1:], *args, str(model)).returncode == 1
