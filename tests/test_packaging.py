@@ -7,6 +7,7 @@ and runs the installed `regaudit` from outside the checkout.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -34,6 +35,11 @@ def installed(wheel, tmp_path_factory) -> Path:
     return venv / "bin"
 
 
+def isolated_env() -> dict[str, str]:
+    """The installed copy only: a PYTHONPATH pointing at a checkout would shadow it."""
+    return {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+
+
 def test_wheel_carries_the_catalog_and_the_schema(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for rule in sorted((ROOT / "rules").glob("*.toml")):
@@ -44,10 +50,10 @@ def test_wheel_carries_the_catalog_and_the_schema(wheel):
 
 def test_installed_regaudit_explains_rules_from_its_own_catalog(installed, tmp_path):
     where = subprocess.run([str(installed / "python"), "-c", "import regaudit.catalog as c; print(c.catalog_dir())"],
-                           capture_output=True, text=True, cwd=tmp_path, check=True).stdout.strip()
+                           capture_output=True, text=True, cwd=tmp_path, check=True, env=isolated_env()).stdout.strip()
     assert where.startswith(str(installed.parent)) and where.endswith("regaudit/rules")
     explained = subprocess.run([str(installed / "regaudit"), "rule", "RA202"], capture_output=True, text=True,
-                               cwd=tmp_path)
+                               cwd=tmp_path, env=isolated_env())
     assert explained.returncode == 0, explained.stderr
     assert explained.stdout.startswith("RA202 double-weight-decay (warning, rule)")
     assert "How to fix" in explained.stdout
@@ -56,7 +62,7 @@ def test_installed_regaudit_explains_rules_from_its_own_catalog(installed, tmp_p
 def test_installed_regaudit_checks_a_model(installed, tmp_path):
     completed = subprocess.run([str(installed / "regaudit"), "check", "--format", "json",
                                 str(MODELS / "k3_origin_unregistered_class.keras")],
-                               capture_output=True, text=True, cwd=tmp_path)
+                               capture_output=True, text=True, cwd=tmp_path, env=isolated_env())
     assert completed.returncode == 1, completed.stderr
     report = json.loads(completed.stdout)
     assert [f["rule"] for f in report["artifacts"][0]["findings"] if f["rule"].startswith("RA3")] == ["RA301"]
