@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from typing import Any
 
 from regaudit.tree import Origin, Regularizer
 
@@ -15,14 +17,28 @@ def factor(value: float) -> str:
 
 
 def regularizer_label(regularizer: Regularizer) -> str:
-    """`L2(l2=0.0001)`, `ScaledL2(strength=0.5)`, `my_fn()`, `<lambda>`."""
+    """`L2(l2=0.0001)`, `OrthogonalRegularizer(factor=0.01, mode=rows)`, `my_fn()`, `<lambda>`."""
     if regularizer.origin is Origin.UNKNOWN:
         return "(uninterpretable)"
     if regularizer.origin is Origin.LAMBDA:
         return "<lambda>"
     arguments = [f"{name}={factor(value)}" for name, value in regularizer.factors.items()]
-    arguments += [f"{name}={value}" for name, value in regularizer.options.items() if isinstance(value, str)]
+    arguments += [f"{name}={option(value)}" for name, value in regularizer.options.items()]
     return f"{regularizer.class_name}({', '.join(arguments)})"
+
+
+_OPTION_WIDTH = 40
+
+
+def option(value: Any) -> str:
+    """A non-numeric setting: strings bare (`rows`), flags as Python writes them, nested values as
+    compact JSON cut to 40 characters, so that one huge object cannot flood a table."""
+    if isinstance(value, str):
+        return value
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    text = json.dumps(value, separators=(",", ":"), default=str)
+    return text if len(text) <= _OPTION_WIDTH else text[: _OPTION_WIDTH - 1] + "…"
 
 
 def keras_spelling(regularizer: Regularizer) -> str | None:

@@ -99,7 +99,7 @@ def test_json_report_matches_the_schema_and_the_model(broken, weights_only):
     assert (artifact["format"], artifact["keras_version"], artifact["status"]) == ("config-json", "2.15.0", "ok")
     assert artifact["layers"] == [{
         "path": "d", "name": "d", "class_name": "Dense", "kind": "layer", "trainable": True, "weight_bearing": True,
-        "regularizers": [{"slot": "kernel", "argument": "kernel_regularizer", "class_name": "my_fn", "factors": {},
+        "regularizers": [{"slot": "kernel", "argument": "kernel_regularizer", "class_name": "my_fn", "factors": {}, "options": {},
                           "origin": "function", "module": None, "registered_name": None}]}]
     assert [(f["rule"], f["layer"], f["argument"]) for f in artifact["findings"]] == [("RA303", "d", "kernel_regularizer")]
     assert report["summary"] == {"artifacts": 2, "ok": 1, "skipped": 1, "error": 0,

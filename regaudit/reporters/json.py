@@ -72,6 +72,7 @@ def _regularizer(regularizer: Regularizer) -> dict[str, Any]:
         "argument": regularizer.argument,
         "class_name": regularizer.class_name,
         "factors": {name: _number(value) for name, value in regularizer.factors.items()},
+        "options": {name: _plain(value) for name, value in regularizer.options.items()},
         "origin": regularizer.origin.value,
         "module": regularizer.module,
         "registered_name": regularizer.registered_name,
@@ -91,6 +92,17 @@ def _finding(finding: Finding) -> dict[str, Any]:
 
 def _severity_counts(source: AuditResult | ArtifactResult) -> dict[str, int]:
     return {severity.value: count for severity, count in source.severity_counts().items()}
+
+
+def _plain(value: Any) -> Any:
+    """An option as JSON can hold it: nested values kept, non-finite numbers spelled out."""
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _number(value: float) -> float | str:
