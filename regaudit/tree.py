@@ -120,6 +120,33 @@ class Layer:
         return tuple(r for r in self.regularizers if r.is_weight_penalty)
 
     @property
+    def is_covered(self) -> bool:
+        """Weight-bearing, with a weight regularizer that adds a penalty: all-zero factors are not coverage.
+
+        What adds a penalty is a Keras fact (regaudit/checks/keras_facts.py), shared with the rules so
+        that the coverage line, the HTML and Markdown reports and RA001/RA002 agree.
+        """
+        from regaudit.checks.keras_facts import adds_no_penalty  # the facts import this module
+
+        return self.is_weight_bearing and any(not adds_no_penalty(r) for r in self.weight_regularizers)
+
+    @property
+    def mirrors_forward_layer(self) -> bool:
+        """True for the backward copy of a Bidirectional layer that repeats the forward one.
+
+        Keras 1/2 and tf.keras save one `layer` and rebuild both copies from it (the builder gives
+        both copies the same config object); Keras 3 saves `backward_layer` too, and with the same
+        regularization when the user passed one layer. Either way the file holds one setting.
+        """
+        wrapper = self.parent
+        if wrapper is None or wrapper.class_name != "Bidirectional" or len(wrapper.children) != 2:
+            return False
+        forward, backward = wrapper.children
+        if self is not backward:
+            return False
+        return forward.config is backward.config or _regularization_signature(forward) == _regularization_signature(backward)
+
+    @property
     def effectively_trainable(self) -> bool:
         """False when this layer or any container above it is frozen (Keras skips its penalties)."""
         layer: "Layer | None" = self
@@ -162,6 +189,14 @@ class Layer:
         return self._consumer_index
 
 
+def _regularization_signature(layer: Layer) -> tuple:
+    """What rules read of a layer and its sublayers; names and shared_object_ids differ between copies."""
+    return tuple(
+        (each.class_name, each.trainable, each.weights, each.absent_weights, each.regularizers)
+        for each in (layer, *layer.walk())
+    )
+
+
 class Optimizer(NamedTuple):
     """The saved optimizer, when the model was compiled and saved with it."""
 
@@ -182,14 +217,14 @@ class Optimizer(NamedTuple):
 class Coverage(NamedTuple):
     layers: int  # every layer below the root, containers included
     weight_bearing: int  # layers that create weights of their own
-    covered: int  # weight-bearing layers with at least one weight regularizer
+    covered: int  # weight-bearing layers with a weight regularizer that adds a penalty (Layer.is_covered)
     regularizers: int  # regularized slots, activity included
 
 
 class ModelTree:
     """A whole model as read from one artifact."""
 
-    __slots__ = ("root", "format", "keras_version", "optimizer", "_layers")
+    __slots__ = ("root", "format", "keras_version", "optimizer", "_layers", "_written")
 
     def __init__(
         self, root: Layer, format: str, keras_version: str | None = None, optimizer: Optimizer | None = None
@@ -199,15 +234,37 @@ class ModelTree:
         self.keras_version = keras_version
         self.optimizer = optimizer
         self._layers: list[Layer] | None = None
+        self._written: list[Layer] | None = None
 
     def layers(self) -> Iterator[Layer]:
-        """Every layer below the root, depth first (walked once: every rule reads it)."""
+        """Every layer below the root as Keras builds them, depth first: what reports list."""
         if self._layers is None:
             self._layers = list(self.root.walk())
         return iter(self._layers)
 
     def regularized(self) -> Iterator[tuple[Layer, Regularizer]]:
+        """Every regularized slot of every layer Keras builds, mirrored Bidirectional copies included."""
         for layer in self.layers():
+            for regularizer in layer.regularizers:
+                yield layer, regularizer
+
+    def written_layers(self) -> Iterator[Layer]:
+        """Every layer as written in the file, depth first: without the subtrees of mirrored
+        Bidirectional backward copies (Layer.mirrors_forward_layer). Rules read these, so that a
+        setting gets one finding however many copies Keras builds from it."""
+        if self._written is None:
+            written, pending = [], list(reversed(self.root.children))
+            while pending:
+                layer = pending.pop()
+                if not layer.mirrors_forward_layer:
+                    written.append(layer)
+                    pending.extend(reversed(layer.children))
+            self._written = written
+        return iter(self._written)
+
+    def written_regularizers(self) -> Iterator[tuple[Layer, Regularizer]]:
+        """Every regularized slot as written in the file (see written_layers)."""
+        for layer in self.written_layers():
             for regularizer in layer.regularizers:
                 yield layer, regularizer
 
@@ -217,6 +274,6 @@ class ModelTree:
         return Coverage(
             layers=len(layers),
             weight_bearing=len(bearing),
-            covered=sum(1 for layer in bearing if layer.weight_regularizers),
+            covered=sum(1 for layer in bearing if layer.is_covered),
             regularizers=sum(len(layer.regularizers) for layer in layers),
         )

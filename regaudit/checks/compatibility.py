@@ -12,7 +12,7 @@ from regaudit.tree import Layer, LayerKind, ModelTree, Origin, Regularizer
 
 @check("RA401")
 def legacy_keras1_regularizer(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
-    for layer, regularizer in tree.regularized():
+    for layer, regularizer in tree.written_regularizers():
         legacy_argument = regularizer.argument in LEGACY_ARGUMENTS
         if not legacy_argument and regularizer.origin is not Origin.LEGACY:
             continue
@@ -70,7 +70,7 @@ def activity_scaling(version: KerasVersion) -> str:
 
 
 def _activity_regularizers(tree: ModelTree) -> Iterator[tuple[Layer, Regularizer]]:
-    return ((layer, r) for layer, r in tree.regularized() if r.slot == "activity" and not r.is_noop)
+    return ((layer, r) for layer, r in tree.written_regularizers() if r.slot == "activity" and not r.is_noop)
 
 
 @check("RA402")
@@ -136,7 +136,7 @@ def _enclosing_model(layer: Layer) -> Layer | None:
 def tfjs_unsupported_regularizer(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
     if tree.format != "tfjs-layers":
         return
-    for layer, regularizer in tree.regularized():
+    for layer, regularizer in tree.written_regularizers():
         if regularizer.class_name != "L1L2" and regularizer.argument is not None:
             yield Hit.on(
                 layer,

@@ -1,8 +1,8 @@
 """RA0xx: how much of the model is regularized at all.
 
-These rules count layers as the user wrote them: a Bidirectional wrapper's backward copy that
-mirrors its forward layer (Keras 1/2 rebuild it from `layer`, Keras 3 saves it with the same
-regularizers) is the same configuration, so it is neither counted nor reported twice.
+Like every rule, these count layers as written in the file (ModelTree.written_layers): a
+Bidirectional wrapper's backward copy that mirrors its forward layer is one setting, so it is
+neither counted nor reported twice.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from typing import Iterator
 
 from regaudit.checks import Hit, RuleContext, check
+from regaudit.checks.interactions import effective_weight_penalties
 from regaudit.checks.keras_facts import adds_no_penalty, has_internal_dropout, regularizes_by_itself
 from regaudit.describe import factor, regularizer_label
 from regaudit.tree import Layer, ModelTree, Regularizer
@@ -41,11 +42,14 @@ def partial_coverage(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
     covered: dict[str, list[Layer]] = defaultdict(list)
     for layer in layers:
         peers[layer.class_name].append(layer)
-        if layer.weight_regularizers:
+        # Only a penalty that regularizes is an example to follow: not all-zero factors (RA101),
+        # not an L2 kernel penalty that a BatchNormalization cancels (RA201).
+        if effective_weight_penalties(layer):
             covered[layer.class_name].append(layer)
     for layer in layers:
         like = covered[layer.class_name]
-        # A bare output layer over regularized hidden layers is a common deliberate design.
+        # A bare output layer over regularized hidden layers is a common deliberate design. A layer
+        # with an inert regularizer of its own is told why it is inert by RA005, RA101 or RA201.
         if like and not layer.weight_regularizers and not layer.is_model_output:
             name, total = layer.class_name, len(peers[layer.class_name])
             yield Hit(
@@ -59,7 +63,7 @@ def partial_coverage(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
 
 @check("RA003")
 def regularizer_on_frozen_layer(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
-    for layer in _audited_layers(tree):
+    for layer in tree.written_layers():
         if layer.effectively_trainable:
             continue
         for regularizer in layer.weight_regularizers:
@@ -76,7 +80,7 @@ def regularizer_on_frozen_layer(tree: ModelTree, context: RuleContext) -> Iterat
 
 @check("RA004")
 def activity_regularizer_on_output(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
-    for layer in _audited_layers(tree):
+    for layer in tree.written_layers():
         if not layer.is_model_output:
             continue
         for regularizer in layer.regularizers:
@@ -91,7 +95,7 @@ def activity_regularizer_on_output(tree: ModelTree, context: RuleContext) -> Ite
 
 @check("RA005")
 def regularizer_on_missing_weight(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
-    for layer in _audited_layers(tree):
+    for layer in tree.written_layers():
         for regularizer in layer.regularizers:
             if regularizer.slot in layer.absent_weights:
                 flag = layer.absent_weights[regularizer.slot]
@@ -107,35 +111,8 @@ def regularizer_on_missing_weight(tree: ModelTree, context: RuleContext) -> Iter
 # --- which layers count ----------------------------------------------------------------------
 
 
-def _audited_layers(tree: ModelTree) -> Iterator[Layer]:
-    """Every layer below the root in tree order, without mirrored Bidirectional backward copies."""
-    pending = list(reversed(tree.root.children))
-    while pending:
-        layer = pending.pop()
-        if _mirrors_forward_layer(layer):
-            continue
-        yield layer
-        pending.extend(reversed(layer.children))
-
-
-def _mirrors_forward_layer(layer: Layer) -> bool:
-    wrapper = layer.parent
-    if wrapper is None or wrapper.class_name != "Bidirectional" or len(wrapper.children) != 2:
-        return False
-    forward, backward = wrapper.children
-    return layer is backward and _regularization_signature(forward) == _regularization_signature(backward)
-
-
-def _regularization_signature(layer: Layer) -> tuple:
-    """What these rules read of a layer and its sublayers; names and shared_object_ids differ between copies."""
-    return tuple(
-        (each.class_name, each.trainable, each.weights, each.absent_weights, each.regularizers)
-        for each in (layer, *layer.walk())
-    )
-
-
 def _trainable_weight_layers(tree: ModelTree) -> list[Layer]:
-    return [layer for layer in _audited_layers(tree) if layer.effectively_trainable and layer.is_weight_bearing]
+    return [layer for layer in tree.written_layers() if layer.effectively_trainable and layer.is_weight_bearing]
 
 
 # --- RA001: what regularizes ---------------------------------------------------------------------
@@ -144,8 +121,8 @@ def _trainable_weight_layers(tree: ModelTree) -> list[Layer]:
 def _is_regularized(tree: ModelTree) -> bool:
     return (
         _has_weight_decay(tree)
-        or any(regularizes_by_itself(layer) or has_internal_dropout(layer) for layer in tree.layers())
-        or any(_inert_reason(layer, regularizer) is None for layer, regularizer in tree.regularized())
+        or any(regularizes_by_itself(layer) or has_internal_dropout(layer) for layer in tree.written_layers())
+        or any(_inert_reason(layer, regularizer) is None for layer, regularizer in tree.written_regularizers())
     )
 
 
@@ -168,19 +145,13 @@ def _inert_reason(layer: Layer, regularizer: Regularizer) -> str | None:
 def _inert_note(tree: ModelTree) -> str:
     inert = [
         f"{_setting(regularizer)} on {layer.path} ({reason})"
-        for layer, regularizer in _audited_regularizers(tree)
+        for layer, regularizer in tree.written_regularizers()
         if (reason := _inert_reason(layer, regularizer)) is not None
     ]
     if not inert:
         return ""
     more = f" and {len(inert) - _LISTED_INERT} more" if len(inert) > _LISTED_INERT else ""
     return f" (the regularizers it has add no penalty: {', '.join(inert[:_LISTED_INERT])}{more})"
-
-
-def _audited_regularizers(tree: ModelTree) -> Iterator[tuple[Layer, Regularizer]]:
-    for layer in _audited_layers(tree):
-        for regularizer in layer.regularizers:
-            yield layer, regularizer
 
 
 # --- message parts -------------------------------------------------------------------------------
@@ -203,7 +174,7 @@ def _layers(count: int) -> str:
 
 
 def _example(layer: Layer) -> str:
-    return f"{layer.path} has {_setting(layer.weight_regularizers[0])}"
+    return f"{layer.path} has {_setting(effective_weight_penalties(layer)[0])}"
 
 
 def _frozen_reason(layer: Layer) -> str:

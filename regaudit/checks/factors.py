@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import Callable, Iterable, Iterator, NamedTuple
 
 from regaudit.checks import Hit, RuleContext, check
+from regaudit.checks.interactions import has_effective_kernel_penalty
 from regaudit.checks.keras_facts import BASE_REGULARIZER, adds_no_penalty, has_known_factors
 from regaudit.config import Settings
 from regaudit.describe import factor, regularizer_label
@@ -59,7 +60,7 @@ def factor_out_of_range(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
 @check("RA104")
 def inconsistent_factors(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
     ratio = context.settings.inconsistency_ratio
-    positions = {layer: index for index, layer in enumerate(tree.layers())}
+    positions = {layer: index for index, layer in enumerate(tree.written_layers())}
     hits = []
     for (layer_class, slot, name), factors in _like_factors(tree).items():
         smallest = min(factors, key=lambda f: f.value)
@@ -79,8 +80,7 @@ def bias_regularized(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
             layer,
             regularizer,
             f"{_describe(layer, regularizer)} penalizes the bias of {layer.class_name} {layer.name}: biases add "
-            "almost no capacity, so the penalty mostly risks underfitting; remove "
-            f"{regularizer.argument} and keep the kernel penalty, unless it is deliberate",
+            f"almost no capacity, so the penalty mostly risks underfitting; {_bias_advice(layer, regularizer)}",
         )
 
 
@@ -95,7 +95,7 @@ def norm_params_regularized(tree: ModelTree, context: RuleContext) -> Iterator[H
 
 
 def _with_known_factors(tree: ModelTree) -> Iterator[tuple[Layer, Regularizer]]:
-    return ((layer, r) for layer, r in tree.regularized() if has_known_factors(r))
+    return ((layer, r) for layer, r in tree.written_regularizers() if has_known_factors(r))
 
 
 def _effective_factors(regularizer: Regularizer) -> dict[str, float]:
@@ -114,7 +114,7 @@ def _active_penalties(tree: ModelTree, slots: Iterable[str]) -> Iterator[tuple[L
     A frozen layer's penalties never move its weights, and a switched-off weight (use_bias=False,
     scale=False) has none: other rules report those settings as inert.
     """
-    for layer, regularizer in tree.regularized():
+    for layer, regularizer in tree.written_regularizers():
         if (
             regularizer.slot in slots
             and regularizer.slot not in layer.absent_weights
@@ -137,6 +137,16 @@ def _like_factors(tree: ModelTree) -> dict[tuple[str, str, str], list[_Factor]]:
             for name, value in _effective_factors(regularizer).items():
                 groups[(layer.class_name, regularizer.slot, name)].append(_Factor(value, layer, regularizer))
     return groups
+
+
+def _bias_advice(layer: Layer, regularizer: Regularizer) -> str:
+    # Advise keeping a kernel penalty only where one regularizes (not where RA201 says it does not).
+    if has_effective_kernel_penalty(layer):
+        return f"remove {regularizer.argument} and keep the kernel penalty, unless it is deliberate"
+    return (
+        f"remove {regularizer.argument}, unless it is deliberate, and penalize the kernel instead "
+        "if the layer needs regularizing"
+    )
 
 
 def _is_normalization(layer: Layer) -> bool:

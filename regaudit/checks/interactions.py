@@ -8,6 +8,7 @@ from typing import Any, Iterator
 from regaudit.checks import Hit, RuleContext, check
 from regaudit.checks.keras_facts import (
     active_weight_penalties,
+    adds_no_penalty,
     feeds_batch_normalization,
     is_dropout,
     l2_factor,
@@ -55,27 +56,49 @@ _EINSUM = re.compile(
 
 @check("RA201")
 def l2_before_batchnorm(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
-    for layer in tree.layers():
-        penalties = [r for r in active_weight_penalties(layer) if r.slot in _KERNEL_LIKE_SLOTS and l2_factor(r) > 0]
-        if not penalties or not _output_is_linear_in_kernel(layer):
-            continue
-        batch_norm = _scale_invariant_batch_norm(layer)
-        if batch_norm is None:
-            continue
-        for regularizer in penalties:
-            yield Hit.on(
-                layer,
-                regularizer,
-                f"{regularizer_label(regularizer)} on the {regularizer.slot} weights feeds BatchNormalization "
-                f"{batch_norm.name}, which cancels their scale: the penalty does not regularize and only "
-                "raises the effective learning rate; drop it, or tune it as a learning-rate setting",
-            )
+    for layer in tree.written_layers():
+        for regularizer in active_weight_penalties(layer):
+            batch_norm = batch_norm_cancelling(layer, regularizer)
+            if batch_norm is not None:
+                yield Hit.on(
+                    layer,
+                    regularizer,
+                    f"{regularizer_label(regularizer)} on the {regularizer.slot} weights feeds BatchNormalization "
+                    f"{batch_norm.name}, which cancels their scale: the penalty does not regularize and only "
+                    "raises the effective learning rate; drop it, or tune it as a learning-rate setting",
+                )
+
+
+def batch_norm_cancelling(layer: Layer, regularizer: Regularizer) -> Layer | None:
+    """The BatchNormalization that makes this L2 kernel penalty meaningless (RA201), or None.
+
+    Shared with the rules that would otherwise recommend the same penalty (RA002, RA105).
+    """
+    if regularizer.slot not in _KERNEL_LIKE_SLOTS or not l2_factor(regularizer) > 0:
+        return None
+    if not _output_is_linear_in_kernel(layer):
+        return None
+    return _scale_invariant_batch_norm(layer)
+
+
+def effective_weight_penalties(layer: Layer) -> list[Regularizer]:
+    """Weight penalties that regularize: computed by Keras (active_weight_penalties), with a
+    non-zero factor, and not cancelled by a BatchNormalization (RA201)."""
+    return [
+        regularizer
+        for regularizer in active_weight_penalties(layer)
+        if not adds_no_penalty(regularizer) and batch_norm_cancelling(layer, regularizer) is None
+    ]
+
+
+def has_effective_kernel_penalty(layer: Layer) -> bool:
+    return any(r.slot in _KERNEL_LIKE_SLOTS for r in effective_weight_penalties(layer))
 
 
 @check("RA202")
 def double_weight_decay(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
     decay = _weight_decay_label(tree)
-    penalized = dict.fromkeys(_written_layer(layer).path for layer in tree.layers() if _has_l2_weight_penalty(layer))
+    penalized = dict.fromkeys(_written_layer(layer).path for layer in tree.written_layers() if _has_l2_weight_penalty(layer))
     if decay is not None and penalized:
         yield Hit(
             None,
@@ -90,7 +113,7 @@ def double_weight_decay(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
 def weight_decay_scope_unknown(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
     decay = _weight_decay_label(tree)
     if decay is not None:
-        exposed = [layer.path for layer in tree.layers() if _has_usually_undecayed_weights(layer)]
+        exposed = [layer.path for layer in tree.written_layers() if _has_usually_undecayed_weights(layer)]
         yield Hit(
             None,
             None,
@@ -101,7 +124,7 @@ def weight_decay_scope_unknown(tree: ModelTree, context: RuleContext) -> Iterato
 
 @check("RA204")
 def dropout_before_batchnorm(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
-    for layer in tree.layers():
+    for layer in tree.written_layers():
         if not _shifts_variance(layer):
             continue
         batch_norm = _training_batch_norm(_graph_node(layer))
@@ -117,7 +140,7 @@ def dropout_before_batchnorm(tree: ModelTree, context: RuleContext) -> Iterator[
 
 @check("RA205")
 def orthogonal_on_non_rank2(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
-    for layer, regularizer in tree.regularized():
+    for layer, regularizer in tree.written_regularizers():
         if not _is_orthogonal(regularizer) or regularizer.slot in layer.absent_weights:
             continue
         if not (layer.effectively_trainable or _penalizes_frozen_weights(tree)):
@@ -136,7 +159,7 @@ def orthogonal_on_non_rank2(tree: ModelTree, context: RuleContext) -> Iterator[H
 
 @check("RA206")
 def regularizer_under_lora(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
-    for layer in tree.layers():
+    for layer in tree.written_layers():
         rank = _lora_rank(layer)
         if rank is None:
             continue

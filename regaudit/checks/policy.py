@@ -17,7 +17,7 @@ _TOLERANCE = 1e-6  # float32 noise: 0.0010000000474974513 is within max = 0.001
 @check("RA501")
 def missing_required_regularizer(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
     for requirement in context.settings.require:
-        for layer in tree.layers():
+        for layer in tree.written_layers():
             if _required_of(layer, requirement):
                 yield from _requirement_problems(layer, requirement)
 
@@ -25,7 +25,7 @@ def missing_required_regularizer(tree: ModelTree, context: RuleContext) -> Itera
 @check("RA502")
 def disallowed_regularizer(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
     for prohibition in context.settings.disallow:
-        for layer, regularizer in tree.regularized():
+        for layer, regularizer in tree.written_regularizers():
             if _prohibited(layer, regularizer, prohibition):
                 yield Hit.on(
                     layer,

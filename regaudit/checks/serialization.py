@@ -12,7 +12,7 @@ _REGISTER_HINT = "@keras.saving.register_keras_serializable(package=...)"
 
 
 def _with_origin(tree: ModelTree, origin: Origin) -> Iterator[tuple[Layer, Regularizer]]:
-    return ((layer, r) for layer, r in tree.regularized() if r.origin is origin)
+    return ((layer, r) for layer, r in tree.written_regularizers() if r.origin is origin)
 
 
 @check("RA301")

@@ -86,7 +86,7 @@ def _artifact(artifact: ArtifactResult, root: Path) -> dict[str, Any]:
 def _rows(tree: ModelTree) -> list[Row]:
     rows = []
     for layer in tree.layers():
-        uncovered = layer.is_weight_bearing and not layer.weight_regularizers
+        uncovered = layer.is_weight_bearing and not layer.is_covered
         # Slots in the text report's reading order, so that both reports list a layer alike.
         regularizers = sorted(layer.regularizers, key=slot_rank) or [None]
         rows += [Row(layer, regularizer, uncovered) for regularizer in regularizers]
@@ -100,7 +100,7 @@ def _class_coverage(tree: ModelTree) -> list[ClassCoverage]:
     for layer in tree.layers():
         if layer.is_weight_bearing:
             total[layer.class_name] += 1
-            covered[layer.class_name] += bool(layer.weight_regularizers)
+            covered[layer.class_name] += layer.is_covered
     return [ClassCoverage(name, covered[name], total[name]) for name in sorted(total, key=lambda n: (-total[n], n))]
 
 

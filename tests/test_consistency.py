@@ -1,0 +1,114 @@
+"""Say each thing once and consistently (issue 8, kind 5).
+
+One finding per argument in the file, however many copies Keras builds from it; all-zero factors
+are not coverage anywhere; findings on one argument never advise what another says is useless.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from conftest import FIXTURES, dense, tree_of
+from regaudit.engine import audit
+from regaudit.reporters.html import _class_coverage, _rows
+
+FIELD = FIXTURES / "field"
+
+
+def l2(value: float) -> dict:
+    return {"module": "keras.regularizers", "class_name": "L2", "config": {"l2": value}, "registered_name": None}
+
+
+def test_keras1_bidirectional_mirror_gets_one_finding_per_argument_and_both_copies_in_the_table():
+    # Keras 1.2.2 JSON: Embedding (1 argument), LSTM (3) and Bidirectional(LSTM) (3): 7 arguments.
+    (artifact,) = audit([str(FIELD / "k1-bidirectional-lstm" / "k1_lstm_regularizers.json")]).artifacts
+    ra401 = [(f.layer, f.argument) for f in artifact.findings if f.rule == "RA401"]
+    assert len(ra401) == len(set(ra401)) == 7
+    assert not any("backward" in (f.layer or "") for f in artifact.findings)
+    table = [layer.path for layer, _ in artifact.tree.regularized()]
+    assert Counter(path.rsplit("/", 1)[-1].split("_lstm")[0] for path in table if "/" in path) == {
+        "forward": 3, "backward": 3
+    }
+
+
+def test_keras3_bidirectional_with_a_different_backward_layer_is_two_settings():
+    lstm = {"class_name": "LSTM", "config": {"name": "forward_lstm", "units": 2, "kernel_initializer": {},
+                                             "kernel_regularizer": l2(0.01)}}
+    backward = {"class_name": "LSTM", "config": {"name": "backward_lstm", "units": 2, "kernel_initializer": {},
+                                                 "kernel_regularizer": l2(0.02)}}
+    tree = tree_of([{"class_name": "Bidirectional", "config": {"name": "bi", "layer": lstm, "backward_layer": backward}}])
+    assert [layer.path for layer in tree.written_layers()] == ["bi", "bi/forward_lstm", "bi/backward_lstm"]
+    same = {**backward, "config": {**backward["config"], "kernel_regularizer": l2(0.01)}}
+    tree = tree_of([{"class_name": "Bidirectional", "config": {"name": "bi", "layer": lstm, "backward_layer": same}}])
+    assert [layer.path for layer in tree.written_layers()] == ["bi", "bi/forward_lstm"]
+
+
+def zero_and_real_dense_model():
+    return tree_of([
+        dense("zero", kernel_initializer={}, kernel_regularizer=l2(0.0)),
+        dense("real", kernel_initializer={}, kernel_regularizer=l2(1e-4)),
+        dense("out", kernel_initializer={}),
+    ])
+
+
+def test_all_zero_factors_are_not_coverage_in_the_tree_or_the_html_bars():
+    tree = zero_and_real_dense_model()
+    assert tree.coverage().covered == 1
+    assert [(c.covered, c.total) for c in _class_coverage(tree)] == [(1, 3)]
+    assert [row.uncovered for row in _rows(tree)] == [True, False, True]
+
+
+def test_all_zero_factors_are_not_an_example_to_follow_and_not_coverage_for_ra001():
+    tree = tree_of([
+        dense("zero", kernel_initializer={}, kernel_regularizer=l2(0.0)),
+        dense("bare", kernel_initializer={}),
+        dense("out", kernel_initializer={}),
+    ])
+    from regaudit.checks import RuleContext, all_checks
+
+    checks = all_checks()
+    assert list(checks["RA002"](tree, RuleContext())) == []
+    (ra001,) = checks["RA001"](tree, RuleContext())
+    assert "all factors zero" in ra001.message
+
+
+def batch_norm_model(*, kernel_regularizer=None, bias_regularizer=None):
+    conv = {"class_name": "Conv2D", "config": {"name": "conv", "filters": 2, "kernel_size": [3, 3],
+                                               "activation": "linear", "kernel_initializer": {}, "bias_initializer": {}}}
+    if kernel_regularizer:
+        conv["config"]["kernel_regularizer"] = kernel_regularizer
+    if bias_regularizer:
+        conv["config"]["bias_regularizer"] = bias_regularizer
+    return [conv, {"class_name": "BatchNormalization", "config": {"name": "bn"}}]
+
+
+def messages(tree, code):
+    from regaudit.checks import RuleContext, all_checks
+
+    return [hit.message for hit in all_checks()[code](tree, RuleContext())]
+
+
+def test_ra105_advises_keeping_a_kernel_penalty_only_where_one_regularizes():
+    (alone,) = messages(tree_of(batch_norm_model(bias_regularizer=l2(0.01))), "RA105")
+    assert "keep the kernel penalty" not in alone and "penalize the kernel instead" in alone
+    cancelled = tree_of(batch_norm_model(kernel_regularizer=l2(0.01), bias_regularizer=l2(0.01)))
+    assert messages(cancelled, "RA201"), "the kernel L2 feeds BatchNormalization"
+    (beside_ra201,) = messages(cancelled, "RA105")
+    assert "keep the kernel penalty" not in beside_ra201
+    with_kernel = tree_of([dense("d", kernel_initializer={}, bias_initializer={}, kernel_regularizer=l2(1e-4),
+                                 bias_regularizer=l2(1e-4)), dense("out")])
+    (kept,) = messages(with_kernel, "RA105")
+    assert "keep the kernel penalty" in kept
+
+
+def test_ra002_does_not_recommend_a_penalty_that_ra201_says_does_nothing():
+    layers = batch_norm_model(kernel_regularizer=l2(0.01))
+    bare = {"class_name": "Conv2D", "config": {"name": "bare", "filters": 2, "kernel_size": [3, 3],
+                                               "kernel_initializer": {}, "bias_initializer": {}}}
+    tree = tree_of([*layers, bare, dense("out", kernel_initializer={})])
+    assert messages(tree, "RA201")
+    assert messages(tree, "RA002") == []
+    useful = {"class_name": "Conv2D", "config": {**bare["config"], "name": "useful", "kernel_regularizer": l2(0.01)}}
+    tree = tree_of([*layers, useful, bare, dense("out", kernel_initializer={})])
+    (hint,) = messages(tree, "RA002")
+    assert "useful has kernel_regularizer" in hint
