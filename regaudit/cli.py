@@ -13,7 +13,7 @@ import click
 from regaudit import __version__
 from regaudit.config import FAIL_ON_CHOICES
 from regaudit.outcomes import ExitCode
-from regaudit.reporters import FORMATS
+from regaudit.reporters import DIFF_FORMATS, FORMATS
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -267,6 +267,110 @@ def _write_whole(path: Path, text: str) -> None:
     except OSError as error:
         os.unlink(temporary)
         raise click.UsageError(f"cannot write {path}: {error.strerror}") from None
+
+
+# --- regaudit diff --------------------------------------------------------------------------------
+
+DIFF_EXIT_CODES_HELP = """\b
+Exit codes:
+  0  no introduced finding at or above --fail-on, and (with --fail-on-removed) no regularization
+     removed or weakened
+  1  NEW introduces findings at or above --fail-on, or --fail-on-removed found regularization
+     removed from (or weakened beyond --max-weakening on) a weight-bearing layer
+  2  usage, configuration or internal error
+  3  either side could not be read"""
+
+
+@cli.command(epilog=DIFF_EXIT_CODES_HELP, context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--git", "revision", metavar="REV",
+              help="Read OLD from git at REV (a commit, branch or tag) and NEW from the working tree: "
+                   "regaudit diff --git origin/main models/")
+@click.option("--format", "formats", type=click.Choice(DIFF_FORMATS), multiple=True,
+              help="Report format; repeat it to write several reports in one run. [default: text]")
+@click.option("--output", "-o", "outputs", multiple=True, metavar="[FORMAT=]FILE",
+              help="Write a report to FILE instead of standard output (FORMAT=FILE for one of several).")
+@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES),
+              help="Lowest severity of a finding NEW introduces that makes the run fail (exit 1). [default: error]")
+@click.option("--fail-on-removed", is_flag=True,
+              help="Also fail when a weight-bearing layer loses a regularizer (or its factors all become 0).")
+@click.option("--max-weakening", type=click.FloatRange(min=1.0), metavar="RATIO",
+              help="With --fail-on-removed, also fail when a factor is divided by more than RATIO "
+                   "(10: 1e-3 -> 5e-5 fails, 1e-3 -> 1e-4 passes). Implies --fail-on-removed.")
+@_config_options
+def diff(paths: tuple[str, ...], revision: str | None, formats: tuple[str, ...], outputs: tuple[str, ...],
+         fail_on: str | None, fail_on_removed: bool, max_weakening: float | None, config_file: Path | None,
+         isolated: bool) -> None:
+    """Show what changed in the regularization between OLD and NEW (two model files or directories),
+    or, with --git REV, between each PATH at REV and in the working tree."""
+    import tempfile
+
+    from regaudit.diff import Gate, compare
+
+    destinations = _destinations(formats, outputs)
+    unsupported = [format_ for format_, _ in destinations if format_ not in DIFF_FORMATS]
+    if unsupported:
+        raise click.UsageError(f"diff reports come in {', '.join(DIFF_FORMATS)}, not {', '.join(unsupported)}")
+    if revision is None and len(paths) != 2:
+        raise click.UsageError("give OLD and NEW, or --git REV and the paths to compare")
+    settings, _ = _settings({"fail-on": fail_on}, config_file, isolated)
+    settings = _without_baseline(settings)  # a diff compares findings itself; the baseline would hide them
+    gate = Gate(settings.fail_on, fail_on_removed or max_weakening is not None, max_weakening)
+    with tempfile.TemporaryDirectory(prefix="regaudit-diff-") as folder:
+        if revision is None:
+            sides = [(_diff_side(paths[0], settings), _diff_side(paths[1], settings))]
+        else:
+            sides = _git_sides(revision, list(paths), Path(folder), settings)
+        result = compare(sides, gate)
+        for format_, output in destinations:
+            _emit(output, lambda stream, f=format_: _render_diff(result, f, stream))
+    sys.exit(result.exit_code())
+
+
+def _diff_side(path: str | None, settings, shown_as: str | None = None):
+    """One side's audit; an absent side (None) is empty. `shown_as` replaces the root in paths."""
+    from regaudit.diff import Side
+    from regaudit.engine import audit
+    from regaudit.outcomes import AuditResult
+
+    if path is None:
+        return Side(AuditResult(), shown_as or "")
+    result = audit([path], settings)
+    if shown_as is not None:
+        for artifact in result.artifacts:
+            artifact.path = shown_as + artifact.path[len(path):]
+    return Side(result, shown_as if shown_as is not None else path)
+
+
+def _git_sides(revision: str, paths: list[str], folder: Path, settings):
+    from regaudit.git_revision import GitProblem, materialize
+
+    try:
+        old_paths = materialize(revision, paths, folder)
+    except GitProblem as problem:
+        click.echo(f"regaudit: {problem}", err=True)
+        sys.exit(problem.exit_code)
+    sides = []
+    for old in old_paths:
+        exists = os.path.lexists(old.given)
+        if old.materialized is None and not exists:
+            raise click.UsageError(f"{old.given} is neither in {revision} nor in the working tree")
+        old_side = _diff_side(str(old.materialized) if old.materialized else None, settings, shown_as=old.given)
+        sides.append((old_side, _diff_side(old.given if exists else None, settings, shown_as=old.given)))
+    return sides
+
+
+def _render_diff(result, format_: str, stream: TextIO) -> None:
+    from regaudit.catalog import load_catalog
+    from regaudit.reporters import ReportContext, render_diff
+
+    context = ReportContext(
+        catalog=load_catalog(),
+        color=format_ == "text" and stream is sys.stdout and _wants_color(stream),
+        fail_on=result.gate.fail_on,
+        root=Path.cwd(),
+    )
+    render_diff(format_, result, context, stream)
 
 
 def main() -> None:

@@ -7,13 +7,18 @@ by the command line) comes in the :class:`ReportContext`.
 
 import importlib
 from pathlib import Path
-from typing import NamedTuple, TextIO
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from regaudit.catalog import Catalog
 from regaudit.outcomes import AuditResult, Severity
 
+if TYPE_CHECKING:
+    from regaudit.diff import DiffResult
+
 # Every format `--format` accepts, in the order the help lists them.
 FORMATS = ("text", "json", "html", "sarif", "junit", "github", "markdown")
+# The formats of `regaudit diff`, rendered by the diff_<format> module beside each format's reporter.
+DIFF_FORMATS = ("text", "json", "markdown", "github")
 
 
 class ReportContext(NamedTuple):
@@ -26,4 +31,10 @@ class ReportContext(NamedTuple):
 def render(format: str, result: AuditResult, context: ReportContext, stream: TextIO) -> None:
     # Imported on demand: the text path must not pay for the others.
     module = importlib.import_module(f"regaudit.reporters.{format}")
+    module.render(result, context, stream)
+
+
+def render_diff(format: str, result: "DiffResult", context: ReportContext, stream: TextIO) -> None:
+    """Render a `regaudit diff` result (regaudit.diff.DiffResult) in one of DIFF_FORMATS."""
+    module = importlib.import_module(f"regaudit.reporters.diff_{format}")
     module.render(result, context, stream)

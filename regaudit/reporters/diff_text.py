@@ -1,0 +1,75 @@
+"""The default diff report, for people: per artifact, its changes with what takes regularization away
+first, then the findings introduced and resolved, then one summary line.
+
+    models/old.keras -> models/new.keras  (keras-zip, Keras 3.15.1)
+      removed      encoder     kernel: L2(l2=0.0001) -> none; Dense encoder has no weight regularizer left
+      strengthened hidden      kernel: L2(l2=0.0001) -> L2(l2=0.01) (l2 x100)
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any, TextIO
+
+from regaudit.diff import ArtifactDiff, DiffResult
+from regaudit.outcomes import Finding
+from regaudit.reporters._diff import Row, describe, layer_place, matching, outcome, rows, sides, summary
+from regaudit.reporters.text import INDENT, WIDTH, _finding_lines, _Painter, _wrapped
+
+_VERDICT_WIDTH = max(len(verdict) for verdict in ("strengthened", "layer removed"))
+_VERDICT_STYLE = {"removed": "red", "weakened": "yellow", "changed": "yellow", "layer removed": "yellow"}
+
+
+def render(result: DiffResult, context: Any, stream: TextIO) -> None:
+    paint = _Painter(context.color)
+    by_artifact: dict[int, list[Row]] = {}
+    for row in rows(result):
+        by_artifact.setdefault(id(row.artifact), []).append(row)
+    for artifact in result.artifacts:
+        lines = [_heading(artifact, paint)]
+        lines += _body(artifact, by_artifact.get(id(artifact), []), paint)
+        stream.write("\n".join(lines) + "\n\n")
+    if not result.artifacts:
+        stream.write("nothing to compare: neither side holds a model file\n\n")
+    stream.write(paint(summary(result), "bold") + "\n" + outcome(result) + "\n")
+
+
+def _heading(artifact: ArtifactDiff, paint: _Painter) -> str:
+    old, new = artifact.old, artifact.new
+    if old is not None and new is not None and old.path != new.path:
+        title = f"{old.path} -> {new.path}"
+    else:
+        title = artifact.path
+    described = sides(artifact)
+    status = artifact.status
+    return paint(title, "bold") + (f"  ({described})" if described else "") + (f" {status}" if status != "changed" else "")
+
+
+def _body(artifact: ArtifactDiff, found: list[Row], paint: _Painter) -> list[str]:
+    errors = artifact.errors()
+    if errors:
+        return [line for side, error in errors for line in _wrapped(f"{side}: {error.code} {error.message}", INDENT)]
+    lines = []
+    for row in found:
+        verdict = row.verdict.ljust(_VERDICT_WIDTH)
+        style = "red" if row.fails_gate else _VERDICT_STYLE.get(row.verdict)
+        text = f"{verdict} {layer_place(row.layer)} {describe(row)}"
+        wrapped = textwrap.wrap(text, WIDTH, initial_indent=INDENT, subsequent_indent=INDENT + " " * (_VERDICT_WIDTH + 1),
+                                break_on_hyphens=False)
+        if style:  # painted after wrapping, so that the escape codes take no width
+            wrapped[0] = wrapped[0].replace(verdict, paint(verdict, style), 1)
+        lines += wrapped
+    if artifact.old is not None and artifact.new is not None:
+        lines.append(f"{INDENT}{matching(artifact)}")
+    lines += _findings("introduced", artifact.introduced, paint)
+    lines += _findings("resolved", artifact.resolved, paint)
+    return lines
+
+
+def _findings(what: str, findings: list[Finding], paint: _Painter) -> list[str]:
+    if not findings:
+        return []
+    lines = [f"{INDENT}findings {what}:"]
+    for finding in findings:
+        lines += [INDENT + line for line in _finding_lines(finding, paint)]
+    return lines
