@@ -305,7 +305,7 @@ def diff(paths: tuple[str, ...], revision: str | None, formats: tuple[str, ...],
     or, with --git REV, between each PATH at REV and in the working tree."""
     import tempfile
 
-    from regaudit.diff import Gate, compare
+    from regaudit.diff import Gate, compare, side
 
     destinations = _destinations(formats, outputs)
     unsupported = [format_ for format_, _ in destinations if format_ not in DIFF_FORMATS]
@@ -318,7 +318,7 @@ def diff(paths: tuple[str, ...], revision: str | None, formats: tuple[str, ...],
     gate = Gate(settings.fail_on, fail_on_removed or max_weakening is not None, max_weakening)
     with tempfile.TemporaryDirectory(prefix="regaudit-diff-") as folder:
         if revision is None:
-            sides = [(_diff_side(paths[0], settings), _diff_side(paths[1], settings))]
+            sides = [(side(paths[0], settings), side(paths[1], settings))]
         else:
             sides = _git_sides(revision, list(paths), Path(folder), settings)
         result = compare(sides, gate)
@@ -327,22 +327,8 @@ def diff(paths: tuple[str, ...], revision: str | None, formats: tuple[str, ...],
     sys.exit(result.exit_code())
 
 
-def _diff_side(path: str | None, settings, shown_as: str | None = None):
-    """One side's audit; an absent side (None) is empty. `shown_as` replaces the root in paths."""
-    from regaudit.diff import Side
-    from regaudit.engine import audit
-    from regaudit.outcomes import AuditResult
-
-    if path is None:
-        return Side(AuditResult(), shown_as or "")
-    result = audit([path], settings)
-    if shown_as is not None:
-        for artifact in result.artifacts:
-            artifact.path = shown_as + artifact.path[len(path):]
-    return Side(result, shown_as if shown_as is not None else path)
-
-
 def _git_sides(revision: str, paths: list[str], folder: Path, settings):
+    from regaudit.diff import side
     from regaudit.git_revision import GitProblem, materialize
 
     try:
@@ -355,8 +341,8 @@ def _git_sides(revision: str, paths: list[str], folder: Path, settings):
         exists = os.path.lexists(old.given)
         if old.materialized is None and not exists:
             raise click.UsageError(f"{old.given} is neither in {revision} nor in the working tree")
-        old_side = _diff_side(str(old.materialized) if old.materialized else None, settings, shown_as=old.given)
-        sides.append((old_side, _diff_side(old.given if exists else None, settings, shown_as=old.given)))
+        old_side = side(str(old.materialized) if old.materialized else None, settings, shown_as=old.given)
+        sides.append((old_side, side(old.given if exists else None, settings, shown_as=old.given)))
     return sides
 
 

@@ -1,10 +1,10 @@
 """Compare two audits: what a change to a model artifact did to its regularization.
 
-`compare(old, new)` takes two finished :class:`AuditResult` (one per side, each of one artifact or
-of one directory) and returns a :class:`DiffResult`: artifacts paired by relative path, layers
-matched, regularized slots compared, findings introduced and resolved, and the gate's verdict.
-Nothing here reads a file; `regaudit.gitfiles` materializes an old revision, the command line runs
-the two audits, and the reporters render the result (`regaudit/reporters/diff_*.py`).
+`compare(pairs)` takes (old, new) pairs of :class:`Side` (a finished audit of one artifact or one
+directory, made by :func:`side`) and returns a :class:`DiffResult`: artifacts paired by relative
+path, layers matched, regularized slots compared, findings introduced and resolved, and the
+gate's verdict. Reading files is the engine's (and `regaudit.git_revision`'s, for an old revision);
+rendering is the reporters' (`regaudit/reporters/diff_*.py`).
 
 Layers are matched by path, then by name among the layers left, then by position: inside two
 matched containers, the children left over are aligned around the matched ones, and one at the
@@ -33,11 +33,14 @@ import math
 import os
 from collections import Counter
 from enum import Enum
-from typing import Iterable, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple
 
 from regaudit.checks.keras_facts import KERAS1_L1L2_REGULARIZERS, adds_no_penalty, has_known_factors
 from regaudit.outcomes import ArtifactResult, AuditResult, Diagnostic, ExitCode, Finding, Severity, Status
 from regaudit.tree import Layer, ModelTree, Regularizer
+
+if TYPE_CHECKING:
+    from regaudit.config import Settings
 
 # Keras's L1/L2 family: one penalty, l1 * sum(|x|) + l2 * sum(x**2), under several class names.
 L1L2_FAMILY = frozenset({"L1", "L2", "L1L2"}) | KERAS1_L1L2_REGULARIZERS
@@ -259,6 +262,22 @@ class Side(NamedTuple):
     root: str
 
 
+def side(path: str | None, settings: "Settings", *, shown_as: str | None = None) -> Side:
+    """Audit one side: a model file or a directory; None for a side that does not exist (every
+    artifact of the other side is then added or removed). `shown_as` replaces `path` at the start
+    of every artifact path (an old revision materialized in a temporary folder shows as its
+    working-tree path)."""
+    from regaudit.engine import audit
+
+    if path is None:
+        return Side(AuditResult(), shown_as or "")
+    result = audit([path], settings)
+    if shown_as is not None:
+        for artifact in result.artifacts:
+            artifact.path = os.path.normpath(shown_as + os.sep + artifact.path[len(path):])
+    return Side(result, shown_as if shown_as is not None else path)
+
+
 def compare(sides: Iterable[tuple[Side, Side]], gate: Gate = Gate()) -> DiffResult:
     """Pair the artifacts of each (old, new) pair of audits by path relative to their roots, and
     compare each pair of artifacts; new artifacts in the new audit's order, removed ones after."""
@@ -293,6 +312,10 @@ def compare_artifacts(key: str, old: ArtifactResult | None, new: ArtifactResult 
     new_tree = new.tree if new is not None else None
     if old is not None and new is not None and (old_tree is None or new_tree is None):
         return diff  # one side unreadable: nothing to compare, and the gate says so
+    if old is None or new is None:  # added or removed as a whole: its findings, not each of its layers
+        diff.introduced = new.findings if new is not None else []
+        diff.resolved = old.findings if old is not None else []
+        return diff
     matches = match_layers(old_tree, new_tree)
     diff.matched = Counter(matched_by for _, _, matched_by in matches if matched_by is not None)
     diff.layers = [change for change in (_layer_change(*match) for match in matches) if change is not None]

@@ -58,7 +58,7 @@ def materialize(revision: str, paths: list[str], into: Path, *, max_bytes: int =
         blobs = _blobs(commit, relative, top)
         if sum(blob.size for blob in blobs) > max_bytes:
             raise GitProblem(
-                f"{given} at {revision} holds more than {max_bytes // MiB} MB of files; refusing to "
+                f"{given} at {revision} holds more than {_size(max_bytes)} of files; refusing to "
                 "copy it out of git (name the model files themselves)"
             )
         for blob in blobs:
@@ -123,6 +123,10 @@ def _git(arguments: list[str], cwd: Path) -> str:
         reason = _first_line(completed.stderr) or f"git {arguments[0]} failed"
         raise GitProblem(f"git: {reason}", ExitCode.USAGE if "not a git repository" in reason else ExitCode.UNREADABLE)
     return completed.stdout.decode("utf-8", "surrogateescape")
+
+
+def _size(count: int) -> str:
+    return f"{count // MiB:,} MB" if count >= MiB else f"{count:,} bytes"
 
 
 def _first_line(data: bytes) -> str:

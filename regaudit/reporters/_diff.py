@@ -29,7 +29,7 @@ class Row(NamedTuple):
 
 def rows(result: DiffResult) -> list[Row]:
     """Every change of every artifact, most important first (stable within a verdict)."""
-    failing = {id(slot) for _, _, slot in result.removals()}
+    failing = {id(slot) for _, _, slot in result.removals()} if result.gate.fail_on_removed else set()
     found = []
     for artifact in result.artifacts:
         for layer in artifact.layers:
