@@ -4,19 +4,19 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import jsonschema
 import pytest
 from referencing import Registry, Resource
 
-from conftest import FIXTURES, ROOT, assert_golden, dense, golden_context, require, run_cli, tree_of
+from conftest import FIXTURES, ROOT, assert_golden, dense, golden_context, run_cli, tree_of
 from regaudit.config import Settings
 from regaudit.diff import Change, Gate, Matching, compare, compare_regularizers, match_layers, side
 from regaudit.loaders.regularizers import normalize
@@ -163,40 +163,54 @@ def test_keras1_to_keras2_reads_as_the_same_regularizers():
     assert diff_of(pair("keras1_to_keras2"), gate=Gate(fail_on_removed=True)).exit_code() == ExitCode.OK
 
 
+# Loads each pair's files with the library that saved them and prints each layer's regularizer
+# configs. Run in a child process: importing TensorFlow in the test process would add ~500 MB to
+# every child it forks later (tests/test_hostile.py measures its children's peak memory).
+KERAS_VIEW = r"""
+import json, os, sys, warnings
+os.environ["KERAS_BACKEND"] = "tensorflow"
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+sys.path.insert(0, sys.argv[1])
+import generate, keras, tf_keras
+custom = {"ScaledL2": generate._scaled_l2(keras)}
+views = {}
+for name, library, paths in json.loads(sys.argv[2]):
+    library = {"keras": keras, "tf_keras": tf_keras}[library]
+    views[name] = []
+    for path in paths:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = library.models.load_model(path, custom_objects=custom, compile=False)
+        views[name].append([
+            [layer.name, slot, {type(r).__name__: r.get_config()}]
+            for layer in model.layers
+            for slot in ("kernel", "bias", "activity")
+            for r in [getattr(layer, slot + "_regularizer", None)] if r is not None
+        ])
+print(json.dumps(views))
+"""
+
+
 @pytest.mark.keras
 def test_pairs_agree_with_keras_itself():
-    """Load both sides of each Keras-built pair with the library that saved it and compare each
-    layer's regularizer configs: the (layer, slot)s whose config differs are exactly the ones the
-    diff reports as changed (respelled ones aside: Keras 1 is not installable to load from)."""
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    sys.path.insert(0, str(PAIRS))
-    try:
-        import generate
-    finally:
-        sys.path.remove(str(PAIRS))
-    keras, tf_keras = require("keras"), require("tf_keras")
-    custom = {"ScaledL2": generate._scaled_l2(keras)}
-    for name, library in (("retrain", keras), ("renamed", keras), ("inserted", keras), ("swapped", keras),
-                          ("h5_to_keras", keras), ("removed", tf_keras)):
-        old, new = (keras_slots(library, ROOT / path, custom) for path in pair(name))
+    """Both sides of each Keras-built pair, loaded by the library that saved them: the (layer, slot)s
+    whose regularizer config differs are exactly the ones the diff reports (the Keras 1 pair aside:
+    Keras 1 cannot be installed to load it)."""
+    if not os.environ.get("CI") and not all(importlib.util.find_spec(name) for name in ("keras", "tf_keras")):
+        pytest.skip("keras and tf_keras are not installed (the test extra)")  # found, never imported here
+    libraries = {"retrain": "keras", "renamed": "keras", "inserted": "keras", "swapped": "keras",
+                 "h5_to_keras": "keras", "removed": "tf_keras"}
+    request = [[name, library, [str(ROOT / path) for path in pair(name)]] for name, library in libraries.items()]
+    completed = subprocess.run([sys.executable, "-c", KERAS_VIEW, str(PAIRS), json.dumps(request)],
+                               capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    for name, (old_view, new_view) in json.loads(completed.stdout).items():
         result = diff_of(pair(name))
         renamed = {l.old.path: l.new.path for a in result.artifacts for l in a.layers if l.renamed}
-        old = {(renamed.get(layer, layer), slot): config for (layer, slot), config in old.items()}
+        old = {(renamed.get(layer, layer), slot): config for layer, slot, config in old_view}
+        new = {(layer, slot): config for layer, slot, config in new_view}
         differing = {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
         assert differing == set(changes(result)), name
-
-
-def keras_slots(library, path: Path, custom_objects) -> dict[tuple[str, str], dict]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = library.models.load_model(str(path), custom_objects=custom_objects, compile=False)
-    found = {}
-    for layer in model.layers:
-        for slot in ("kernel", "bias", "activity"):
-            regularizer = getattr(layer, f"{slot}_regularizer", None)
-            if regularizer is not None:
-                found[(layer.name, slot)] = {type(regularizer).__name__: regularizer.get_config()}
-    return found
 
 
 # --- matching and comparing, on small configs --------------------------------------------------------
