@@ -1,13 +1,15 @@
 """The floor: the least work any config-reading linter must do.
 
-    python bench/floor.py MODEL.keras
+    python bench/floor.py MODEL.keras|DIRECTORY ...
 
-Open the zip, read config.json, parse it, walk every dict/list and count keys
-ending in "_regularizer" whose value is not null. Print the count.
-Deliberately imports nothing but the standard library's zipfile and json, so its
-time is Python start-up + unzip of one member + json.loads + one walk.
+For each model (a directory stands for the .keras files in it, in sorted order): open the zip,
+read config.json, parse it, walk every dict/list and count keys ending in "_regularizer" whose
+value is not null. Print one line per model: the count and the path.
+Deliberately imports nothing but the standard library's os, zipfile and json, so its time is
+Python start-up + per model: unzip of one member + json.loads + one walk.
 """
 import json
+import os
 import sys
 import zipfile
 
@@ -29,6 +31,17 @@ def count(node):
     return n
 
 
-with zipfile.ZipFile(sys.argv[1]) as zf:
-    config = json.loads(zf.read("config.json"))
-print(count(config))
+def models(arguments):
+    for given in arguments:
+        if os.path.isdir(given):
+            yield from (os.path.join(given, name) for name in sorted(os.listdir(given)) if name.endswith(".keras"))
+        else:
+            yield given
+
+
+lines = []
+for path in models(sys.argv[1:]):
+    with zipfile.ZipFile(path) as zf:
+        config = json.loads(zf.read("config.json"))
+    lines.append(f"{count(config)} {path}\n")
+sys.stdout.write("".join(lines))

@@ -65,7 +65,8 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
               help="Record this run's findings in a baseline file; they do not fail this run.")
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the report.")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Audit files in this many processes (0: one per CPU); the report is the same.")
+              help="Audit files in this many processes (0: one per CPU, or none when there are too "
+                   "few files to pay for them); the report is the same.")
 @click.option("--ignore-unknown", is_flag=True,
               help="Pass over named files that are not Keras models, and do not fail a run that audits "
                    "nothing (for pre-commit hooks).")
@@ -92,7 +93,7 @@ def check(paths: tuple[str, ...], formats: tuple[str, ...], outputs: tuple[str, 
     settings, _ = _settings(command_line, config_file, isolated)
     if write_baseline:  # record everything the configuration reports, not what an old baseline hid
         settings = _without_baseline(settings)
-    result = audit(paths, settings, jobs=jobs or os.cpu_count() or 1, ignore_unknown=ignore_unknown,
+    result = audit(paths, settings, jobs=jobs, ignore_unknown=ignore_unknown,
                    progress=_progress_bar if sys.stderr.isatty() else None)
     for format_, output in destinations:
         _emit(output, lambda stream, f=format_: _render_check(result, f, settings, statistics, stream))

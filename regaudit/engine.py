@@ -4,8 +4,14 @@ user's severities, ignores and baseline. Configuration is resolved before this p
 Examining an artifact is independent of every other, so with `jobs > 1` it runs in worker
 processes; suppressions remember what they hid (for RA907/RA908), so they are applied here, in
 input order, and the result is the same as a serial run's.
+
+What is kept for the report is small: once the checks have run, a tree drops its layers' raw
+config (see `ModelTree.release_config`), and the kept results are moved out of the garbage
+collector's way in batches, so that a run over many files costs the same per file at the end as
+at the start.
 """
 
+import gc
 import os
 from typing import Callable, Iterable, Iterator
 
@@ -32,6 +38,12 @@ def audit(
     ignore_unknown: bool = False,
     progress: Progress | None = None,
 ) -> AuditResult:
+    """Audit `paths` (files and directories, in the order given) with resolved `settings`.
+
+    `jobs` is the number of worker processes: 1 examines every file in this process; 0 means one
+    per CPU when there are at least PARALLEL_MIN_FILES files, else none. The result is the same
+    whatever `jobs` is. Raises nothing for a bad input: each becomes an artifact with an error.
+    """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     settings = settings or Settings()
@@ -42,21 +54,44 @@ def audit(
         examined = progress(examined, len(candidates))
     suppressions = _Suppressions(settings, catalog)
     result = AuditResult()
-    for artifact in examined:
-        if artifact is not None:
-            suppressions.apply(artifact)
-            result.artifacts.append(artifact)
+    with _KeptOutOfGc() as kept:
+        for artifact in examined:
+            if artifact is not None:
+                suppressions.apply(artifact)
+                result.artifacts.append(artifact)
+                kept()
     result.configuration = suppressions.findings()
     return result
+
+
+# `jobs=0`: one worker per CPU, or none when there are fewer files than PARALLEL_MIN_FILES.
+AUTO_JOBS = 0
+# Below this many files, starting worker processes costs more than it saves: measured in
+# bench/RESULTS.md (a worker pool costs ~40 ms to start; a small model ~0.3 ms to examine).
+# An explicit job count is honoured whatever the number of files: a worker also keeps a crash
+# in a native reader away from the other files.
+PARALLEL_MIN_FILES = 200
+# Files per task sent to a worker: enough to make the per-task cost of a process pool small,
+# few enough that every worker gets several tasks (and a slow file does not hold up the end).
+CHUNK_MAX = 64
+CHUNKS_PER_WORKER = 8
 
 
 def _examine_all(
     candidates: list[Candidate], settings: Settings, catalog: Catalog, jobs: int
 ) -> Iterator[ArtifactResult | None]:
+    if jobs == AUTO_JOBS:
+        # Never slower than serial: workers only when there is enough work to pay for them.
+        jobs = (os.cpu_count() or 1) if len(candidates) >= PARALLEL_MIN_FILES else 1
     if jobs <= 1 or len(candidates) <= 1:
         examiner = _Examiner(settings, catalog)
         return (examiner.examine(candidate) for candidate in candidates)
     return _examine_in_workers(candidates, settings, jobs)
+
+
+def _chunks(candidates: list[Candidate], jobs: int) -> list[list[Candidate]]:
+    size = max(1, min(CHUNK_MAX, len(candidates) // (jobs * CHUNKS_PER_WORKER)))
+    return [candidates[start : start + size] for start in range(0, len(candidates), size)]
 
 
 def _examine_in_workers(candidates: list[Candidate], settings: Settings, jobs: int) -> Iterator[ArtifactResult | None]:
@@ -64,16 +99,18 @@ def _examine_in_workers(candidates: list[Candidate], settings: Settings, jobs: i
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    chunks = _chunks(candidates, jobs)
     with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(settings,)) as pool:
-        futures = [pool.submit(_examine_in_worker, candidate) for candidate in candidates]
+        futures = [pool.submit(_examine_chunk_in_worker, chunk) for chunk in chunks]
         for index, future in enumerate(futures):
             try:
-                yield future.result()
+                yield from future.result()
             except BrokenProcessPool:
                 # A worker died (a crash in a native reader) and took the pool with it. The files
                 # still to do are examined one process each, so the crash stays with its own file.
-                for candidate in candidates[index:]:
-                    yield _examine_isolated(candidate, settings)
+                for chunk in chunks[index:]:
+                    for candidate in chunk:
+                        yield _examine_isolated(candidate, settings)
                 return
 
 
@@ -106,6 +143,11 @@ def _examine_in_worker(candidate: Candidate) -> ArtifactResult | None:
     return _worker.examine(candidate)
 
 
+def _examine_chunk_in_worker(chunk: list[Candidate]) -> list[ArtifactResult | None]:
+    assert _worker is not None
+    return [_worker.examine(candidate) for candidate in chunk]
+
+
 class _Examiner:
     """Reads one artifact and runs the selected checks on it; the same in any process."""
 
@@ -129,6 +171,7 @@ class _Examiner:
             return _problem(candidate, OverLimits("reading the file ran out of memory; refusing it"))
         except Exception as error:  # a bug in regaudit: say so, for this artifact only
             return ArtifactResult(candidate.display, Status.ERROR, error=_internal_error(error))
+        tree.release_config()
         return ArtifactResult(
             candidate.display, Status.OK, format=tree.format, keras_version=tree.keras_version, tree=tree,
             findings=findings,
@@ -142,6 +185,40 @@ class _Examiner:
         ]
         order = {layer.path: index for index, layer in enumerate(tree.layers())}
         return sorted(findings, key=lambda f: (order.get(f.layer, -1) if f.layer is not None else -1, f.rule))
+
+
+class _KeptOutOfGc:
+    """Keeps the growing list of results out of the cyclic garbage collector's full passes.
+
+    Every result is kept until the report is written, and each full collection would walk all
+    of them again: 16-48% of a large run's time (issue 11). Every `BATCH` results, the garbage
+    made since the last batch is collected (a pass over that batch only: everything older is
+    frozen) and what survives is frozen (`gc.freeze`). At the end everything is unfrozen again,
+    so a library caller's results are collected as usual once dropped. Skipped when the caller
+    froze objects of its own or turned the collector off: their choice is left alone.
+    """
+
+    BATCH = 256
+
+    def __enter__(self) -> Callable[[], None]:
+        self.active = gc.isenabled() and gc.get_freeze_count() == 0
+        self.pending = 0
+        return self._kept if self.active else _nothing
+
+    def _kept(self) -> None:
+        self.pending += 1
+        if self.pending >= self.BATCH:
+            self.pending = 0
+            gc.collect()
+            gc.freeze()
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.active:
+            gc.unfreeze()
+
+
+def _nothing() -> None:
+    pass
 
 
 class _Suppressions:

@@ -242,6 +242,18 @@ class ModelTree:
             self._layers = list(self.root.walk())
         return iter(self._layers)
 
+    def release_config(self) -> None:
+        """Drop every layer's raw config once the checks have read it.
+
+        The raw config is most of what a tree holds (the whole parsed `config.json`); reporters
+        and comparisons read only the normalized fields, which stay. Anything that needs a
+        layer's config (checks, weight evidence) must run before this. Afterwards `layer.config`
+        is empty and the tree is small to keep for the report and cheap to send from a worker.
+        """
+        for layer in (self.root, *self.layers()):
+            layer.config = EMPTY
+            layer._consumer_index = None
+
     def regularized(self) -> Iterator[tuple[Layer, Regularizer]]:
         """Every regularized slot of every layer Keras builds, mirrored Bidirectional copies included."""
         for layer in self.layers():
