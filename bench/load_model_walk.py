@@ -1,11 +1,12 @@
 """The hand-written alternative: load the model with keras and walk its layers.
 
-    python bench/load_model_walk.py MODEL.keras
+    python bench/load_model_walk.py MODEL.keras|DIRECTORY ...
 
 What one writes without regaudit: keras.saving.load_model (which imports the
 backend, rebuilds every layer and reads all the weights), then a walk over the
-layer objects counting regularizer attributes that are set. Prints the count,
-which should match bench/floor.py on the same file.
+layer objects counting regularizer attributes that are set. Prints the count and
+the path of each model (a directory stands for its .keras files, sorted), which
+should match bench/floor.py on the same files. keras is imported once.
 """
 import os
 import sys
@@ -43,5 +44,14 @@ def count(model):
     return n
 
 
-model = keras.saving.load_model(sys.argv[1], compile=False)
-print(count(model))
+def models(arguments):
+    for given in arguments:
+        if os.path.isdir(given):
+            yield from (os.path.join(given, name) for name in sorted(os.listdir(given)) if name.endswith(".keras"))
+        else:
+            yield given
+
+
+for path in models(sys.argv[1:]):
+    print(count(keras.saving.load_model(path, compile=False)), path)
+    keras.backend.clear_session()  # as a script over many files must, or memory grows per model

@@ -215,7 +215,7 @@ def main():
         make_small(small)
     for p in (resnet, noweights, small):
         print(f"  {os.path.getsize(p):>12,} bytes  {p}")
-    if args.only is None:
+    if args.only != "files":
         make_zoo(args.force)
         make_growth(args.force)
 

@@ -14,8 +14,9 @@ SCHEMA_VERSION = 1
 
 
 def render(result: AuditResult, context: Any, stream: TextIO) -> None:
-    json.dump(document(result), stream, indent=2, allow_nan=False)
-    stream.write("\n")
+    # One write of the whole text: json.dump would write every token separately, which costs
+    # more than encoding them (bench/RESULTS.md).
+    stream.write(json.dumps(document(result), indent=2, allow_nan=False) + "\n")
 
 
 def document(result: AuditResult) -> dict[str, Any]:

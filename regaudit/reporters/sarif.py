@@ -40,8 +40,8 @@ _HELP_SECTIONS = (("What it flags", "what"), ("Why it matters", "why"), ("How to
 
 def render(result: AuditResult, context: Any, stream: TextIO) -> None:
     # ASCII-only JSON: valid whatever the stream's encoding, and whatever a model's names hold.
-    json.dump(document(result, context), stream, indent=2)
-    stream.write("\n")
+    # One write of the whole text, not one per token (as in the JSON report).
+    stream.write(json.dumps(document(result, context), indent=2) + "\n")
 
 
 def document(result: AuditResult, context: Any) -> dict[str, Any]:
