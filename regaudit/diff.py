@@ -164,24 +164,32 @@ class ArtifactDiff:
 
     @property
     def status(self) -> str:
-        """added, removed, unreadable, changed or unchanged."""
+        """added, removed, unreadable, skipped (a side with nothing to audit, e.g. weights only),
+        changed or unchanged."""
         if self.old is None:
             return "added"
         if self.new is None:
             return "removed"
         if self.errors():
             return "unreadable"
+        if self.old.tree is None or self.new.tree is None:
+            return "skipped"
         if self.layers or self.introduced or self.resolved or self.format_change or self.keras_version_change:
             return "changed"
         return "unchanged"
 
-    def errors(self) -> list[tuple[str, Diagnostic]]:
-        """("old"/"new", why) for each side that could not be read or held nothing to compare."""
+    def diagnostics(self) -> list[tuple[str, Diagnostic]]:
+        """("old"/"new", why) for each side that was skipped or could not be read."""
         return [
             (side, result.error)
             for side, result in (("old", self.old), ("new", self.new))
-            if result is not None and result.error is not None and result.status is not Status.OK
+            if result is not None and result.error is not None
         ]
+
+    def errors(self) -> list[tuple[str, Diagnostic]]:
+        """The diagnostics of sides that could not be read (skipped ones are not errors, as in
+        `regaudit check`)."""
+        return [(side, error) for side, error in self.diagnostics() if getattr(self, side).status is Status.ERROR]
 
     @property
     def format_change(self) -> tuple[str, str] | None:
@@ -311,7 +319,7 @@ def compare_artifacts(key: str, old: ArtifactResult | None, new: ArtifactResult 
     old_tree = old.tree if old is not None else None
     new_tree = new.tree if new is not None else None
     if old is not None and new is not None and (old_tree is None or new_tree is None):
-        return diff  # one side unreadable: nothing to compare, and the gate says so
+        return diff  # a side unreadable (the gate says so) or skipped: nothing to compare
     if old is None or new is None:  # added or removed as a whole: its findings, not each of its layers
         diff.introduced = new.findings if new is not None else []
         diff.resolved = old.findings if old is not None else []

@@ -1,7 +1,10 @@
 """docs/ci.md shows CI gates; every regaudit command in it must run as written."""
 
+import os
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -32,20 +35,37 @@ def test_the_document_has_the_gates_it_promises():
 
 
 @pytest.mark.parametrize("command", documented_commands())
-def test_documented_command_runs_as_written(command, tmp_path):
-    """Run it on a copy of the fixtures standing in for the repository's `models/`."""
+def test_documented_command_runs_as_written(command, tmp_path, monkeypatch):
+    """Run it on a copy of the fixtures standing in for the repository's `models/`; `diff --git`
+    in a repository whose base branch (`origin/$BASE_REF`) lacks one of them."""
     (tmp_path / "models").symlink_to(MODELS)
-    args = shlex.split(command)[1:]
+    if " --git " in command:
+        git_repository_with_a_base_branch(tmp_path)
+        monkeypatch.setenv("BASE_REF", "main")
+    args = [os.path.expandvars(arg) for arg in shlex.split(command)[1:]]
     completed = run_cli(*args, cwd=tmp_path)
     assert completed.returncode in (0, 1), completed.stderr  # a gate's verdict, not a usage error
     for output in re.findall(r"--(?:output|write-baseline) (?:\w+=)?(\S+)", command):
         assert (tmp_path / output).stat().st_size > 0, output
 
 
-def workflow() -> dict:
+def git_repository_with_a_base_branch(folder: Path) -> None:
+    """`models/` as a real folder committed on `origin/main` without its first file, then restored."""
+    (folder / "models").unlink()
+    shutil.copytree(MODELS, folder / "models")
+    first = sorted((folder / "models").iterdir())[0]
+    kept = first.read_bytes()
+    first.unlink()
+    for command in (["init", "-q"], ["add", "-A"], ["-c", "user.name=ci", "-c", "user.email=ci@example.com",
+                    "commit", "-q", "-m", "base"], ["branch", "origin/main"]):
+        subprocess.run(["git", *command], cwd=folder, check=True, capture_output=True)
+    first.write_bytes(kept)
+
+
+def workflow(name: str = "regaudit") -> dict:
     import yaml
 
-    block = re.search(r"`\.github/workflows/regaudit\.yml`:\n\n```yaml\n(.*?)```", DOC, flags=re.S)
+    block = re.search(rf"`\.github/workflows/{name}\.yml`:\n\n```yaml\n(.*?)```", DOC, flags=re.S)
     return yaml.safe_load(block.group(1))
 
 
@@ -75,3 +95,19 @@ def test_steps_after_the_audit_survive_a_run_that_wrote_no_report():
         assert reads, step
         for report in set(reads):
             assert f"hashFiles('{report}') != ''" in step["if"] and "always()" in step["if"], step
+
+
+def test_the_diff_workflow_comments_with_the_permissions_it_needs():
+    document = workflow("regaudit-diff")
+    assert document["permissions"] == {"contents": "read", "pull-requests": "write"}
+    steps = document["jobs"]["regaudit-diff"]["steps"]
+    used = dict(step["uses"].split("@") for step in steps if "uses" in step)
+    assert used == {action: CURRENT_MAJORS[action] for action in used}
+    assert steps[0]["with"]["fetch-depth"] == 0  # --git needs the base branch's commits
+    diff = next(step for step in steps if "regaudit diff" in step.get("run", ""))
+    assert "${{" not in diff["run"] and diff["env"]["BASE_REF"] == "${{ github.base_ref }}"
+    assert "--output markdown=regaudit-diff.md" in diff["run"] and "--fail-on-removed" in diff["run"]
+    comment = steps[-1]
+    assert comment["run"].startswith("gh pr comment") and "--body-file regaudit-diff.md" in comment["run"]
+    assert comment["if"] == "always() && hashFiles('regaudit-diff.md') != ''"
+    assert comment["env"]["GH_TOKEN"] == "${{ github.token }}"

@@ -316,6 +316,14 @@ def test_unreadable_side_exits_3(tmp_path):
     assert run_cli("diff", str(tmp_path / "missing.keras"), str(ROOT / old)).returncode == 3
 
 
+def test_weights_only_files_are_skipped_not_unreadable():
+    weights = "fixtures/models/k3_weights_only.weights.h5"
+    result = diff_of((weights, weights))
+    assert [a.status for a in result.artifacts] == ["skipped"] and result.exit_code() == ExitCode.OK
+    assert "old: RA901" in rendered("text", result)
+    validate(json.loads(rendered("json", result)))
+
+
 def test_usage_errors_exit_2(tmp_path):
     assert run_cli("diff", "only-one.keras").returncode == 2
     assert run_cli("diff", "--format", "html", *pair("retrain"), cwd=ROOT).returncode == 2
@@ -472,3 +480,13 @@ def test_git_mode_refuses_more_than_the_bound(repo, tmp_path, monkeypatch):
     with pytest.raises(GitProblem, match="more than 1,000 bytes"):
         materialize("HEAD", ["models"], tmp_path / "out", max_bytes=1000)
     assert not (tmp_path / "out").exists()
+
+
+def test_readme_example_is_the_real_output():
+    import re
+    import shlex
+
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```console\n\$ regaudit diff (.*?)\n(.*?)\$ echo \$\?\n(\d+)\n```", readme, flags=re.S)
+    completed = run_cli("diff", *shlex.split(block.group(1)), cwd=PAIRS / "retrain")
+    assert (completed.stdout, completed.returncode) == (block.group(2), int(block.group(3)))

@@ -31,7 +31,8 @@ def render(result: DiffResult, context: Any, stream: TextIO) -> None:
         stream.write("\n".join(lines) + "\n\n")
     if not result.artifacts:
         stream.write("nothing to compare: neither side holds a model file\n\n")
-    stream.write(paint(summary(result), "bold") + "\n" + outcome(result) + "\n")
+    closing = textwrap.fill(summary(result), WIDTH, break_on_hyphens=False)
+    stream.write(paint(closing, "bold") + "\n" + textwrap.fill(outcome(result), WIDTH, break_on_hyphens=False) + "\n")
 
 
 def _heading(artifact: ArtifactDiff, paint: _Painter) -> str:
@@ -46,9 +47,9 @@ def _heading(artifact: ArtifactDiff, paint: _Painter) -> str:
 
 
 def _body(artifact: ArtifactDiff, found: list[Row], paint: _Painter) -> list[str]:
-    errors = artifact.errors()
-    if errors:
-        return [line for side, error in errors for line in _wrapped(f"{side}: {error.code} {error.message}", INDENT)]
+    diagnostics = artifact.diagnostics()
+    if diagnostics:
+        return [line for side, error in diagnostics for line in _wrapped(f"{side}: {error.code} {error.message}", INDENT)]
     lines = []
     for row in found:
         verdict = row.verdict.ljust(_VERDICT_WIDTH)
