@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from regaudit.loaders.keras_config import build_tree, optimizer_from
-from regaudit.loaders.limits import MAX_CONFIG_BYTES, MiB, parse_json
+from regaudit.loaders.limits import MAX_CONFIG_BYTES, MiB, address_space_ceiling, parse_json
 from regaudit.loaders.problems import Corrupt, NoArchitecture, NotAModel, OverLimits
 from regaudit.tree import ModelTree
 
@@ -38,9 +38,9 @@ def _read_model(file: Any, h5py: Any) -> ModelTree:
     attributes = set(file.attrs.keys())
     if "model_config" not in attributes:
         raise _no_model_config(file, attributes)
-    model = parse_json(_text_attribute(file, "model_config"), "model_config")
-    training = _optional_json(file, "training_config", attributes)
-    version = _text_attribute(file, "keras_version") if "keras_version" in attributes else None
+    model = parse_json(_text_attribute(file, "model_config", h5py), "model_config")
+    training = _optional_json(file, "training_config", attributes, h5py)
+    version = _text_attribute(file, "keras_version", h5py) if "keras_version" in attributes else None
     return build_tree(
         model,
         format="hdf5",
@@ -78,11 +78,36 @@ def _refuse_external_links(file: Any, h5py: Any) -> None:
         )
 
 
-def _text_attribute(file: Any, name: str) -> str:
+# What h5py's type classes hold, for a message about an attribute that is not text.
+_TYPE_CLASS_NAMES = {
+    0: "an integer", 1: "a float", 2: "a time", 4: "a bitfield", 5: "opaque bytes", 6: "a compound",
+    7: "a reference", 8: "an enum", 9: "a variable-length sequence", 10: "an array",
+}
+# A config of up to MAX_CONFIG_BYTES is held by HDF5, by h5py and as a Python str at once.
+_READ_HEADROOM = 4 * MAX_CONFIG_BYTES
+
+
+def _text_attribute(file: Any, name: str, h5py: Any) -> str:
+    """One text attribute, checked from its declared type and shape before any byte is read.
+
+    Keras writes model_config, training_config and keras_version as one string (tf_keras
+    hdf5_format.save_model_to_hdf5); anything else is a file no Keras can load, and an array of
+    strings could make HDF5 read one large heap object once per element.
+    """
     attribute = file.attrs.get_id(name)
-    if not attribute.get_type().is_variable_str() and attribute.get_storage_size() > MAX_CONFIG_BYTES:
+    space = attribute.get_space()
+    if space.get_simple_extent_type() == h5py.h5s.NULL:
+        raise Corrupt(f"attribute {name} is empty (an HDF5 null attribute), not text; Keras cannot load this file")
+    kind = attribute.get_type()
+    if kind.get_class() != h5py.h5t.STRING:
+        stored = _TYPE_CLASS_NAMES.get(kind.get_class(), "a non-text type")
+        raise Corrupt(f"attribute {name} is stored as {stored}, not text; Keras cannot load this file")
+    count = space.get_simple_extent_npoints()
+    if count != 1:
+        raise Corrupt(f"attribute {name} holds {count:,} strings, not one text; Keras cannot load this file")
+    if not kind.is_variable_str() and attribute.get_storage_size() > MAX_CONFIG_BYTES:
         raise OverLimits(f"attribute {name} is larger than {MAX_CONFIG_BYTES // MiB} MB; refusing to read it")
-    value = file.attrs[name]
+    value = _read_attribute(file, name)
     # h5py 3 returns str; files read through h5py 2 conventions give bytes, numpy.bytes_ or 1-element arrays.
     if hasattr(value, "shape") and getattr(value, "size", 0) == 1 and value.shape != ():
         value = value.reshape(()).item()
@@ -97,10 +122,25 @@ def _text_attribute(file: Any, name: str) -> str:
     return value
 
 
-def _optional_json(file: Any, name: str, attributes: set[str]) -> Any:
+def _read_attribute(file: Any, name: str) -> Any:
+    # A variable-length string's length is written in the file and HDF5 allocates it before
+    # checking it against the data: a lying length asks for up to 4 GB.
+    try:
+        with address_space_ceiling(_READ_HEADROOM):
+            return file.attrs[name]
+    except (MemoryError, *_H5_ERRORS) as error:
+        if isinstance(error, MemoryError) or "allocat" in str(error):
+            raise OverLimits(
+                f"attribute {name} declares more than the {_READ_HEADROOM // MiB} MB regaudit reads for a "
+                "config (a variable-length string whose length field does not match its data); refusing it"
+            ) from None
+        raise
+
+
+def _optional_json(file: Any, name: str, attributes: set[str], h5py: Any) -> Any:
     if name not in attributes:
         return None
-    return parse_json(_text_attribute(file, name), name)
+    return parse_json(_text_attribute(file, name, h5py), name)
 
 
 def _first_line(error: BaseException) -> str:

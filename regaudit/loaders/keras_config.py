@@ -12,7 +12,7 @@ from typing import Any, Iterator, Mapping
 
 from regaudit.loaders import regularizers
 from regaudit.loaders.limits import MAX_NESTING
-from regaudit.loaders.problems import NoArchitecture, NotAModel, OverLimits
+from regaudit.loaders.problems import Corrupt, NoArchitecture, NotAModel, OverLimits
 from regaudit.tree import Layer, LayerKind, ModelTree, Optimizer
 
 _STRUCTURAL_KEYS = frozenset({"layers", "layer", "backward_layer", "cell", "cells"})
@@ -31,6 +31,9 @@ _KERAS1_INIT_SLOTS = {
 }
 # Keras 1 normalization layers wrote no initializer keys at all.
 _NORMALIZATION_CLASSES = frozenset({"BatchNormalization", "LayerNormalization", "GroupNormalization"})
+# Keys that differ between two serializations of one shared layer: each model that uses it writes
+# its own connections.
+_PER_MODEL_KEYS = frozenset({"inbound_nodes"})
 
 
 def is_serialized_object(value: Any) -> bool:
@@ -48,6 +51,8 @@ def build_tree(
         raise NotAModel("not a Keras model config: expected an object with class_name and config")
     builder = _TreeBuilder()
     root = builder.build(model, parent=None, depth=0)
+    if root.kind is LayerKind.MODEL and not root.children:
+        raise _no_layers(root)
     if root.kind is LayerKind.LAYER and not root.children:
         raise NoArchitecture(
             f"the config describes a single {root.class_name!r} object with no layer list "
@@ -55,6 +60,24 @@ def build_tree(
             "regularizers are not in the file; save a Functional or Sequential model to audit it"
         )
     return ModelTree(root=root, format=format, keras_version=keras_version, optimizer=optimizer)
+
+
+def _no_layers(root: Layer) -> Exception:
+    # Checked with keras 3.15.1 and tf_keras 2.21: model_from_json of an empty Sequential builds a
+    # model with no layers in both; an empty Functional fails in Keras 3 ("`inputs` argument
+    # cannot be empty").
+    if _is_functional(root):
+        return Corrupt(
+            f"the {root.class_name} model's layer list is empty: Keras 3 refuses to load it (`inputs` "
+            "argument cannot be empty), and no Keras builds a usable model from it; save the model again"
+        )
+    return NoArchitecture(
+        f"the {root.class_name} model's layer list is empty: it holds no layers, so there is nothing to audit"
+    )
+
+
+def _is_functional(layer: Layer) -> bool:
+    return layer.class_name in ("Functional", "Model") or "input_layers" in layer.config or "output_layers" in layer.config
 
 
 def model_from_layer_list(layers: list, name: str = "sequential") -> dict:
@@ -83,8 +106,8 @@ def optimizer_from(serialized: Any) -> Optimizer | None:
 class _TreeBuilder:
     def __init__(self) -> None:
         # Keras 3 marks an object serialized twice (a layer shared by two nested models) with the
-        # same shared_object_id; the layer is audited once, where it first appears.
-        self._seen_shared_ids: set[Any] = set()
+        # same shared_object_id; the layer is audited once, where Keras first builds it.
+        self._shared: dict[Any, dict] = {}
 
     def build(self, entry: dict, parent: Layer | None, depth: int, name: str | None = None) -> Layer:
         if depth > MAX_NESTING:
@@ -113,10 +136,22 @@ class _TreeBuilder:
 
     def _add_children(self, layer: Layer, entry: dict, depth: int) -> None:
         config = layer.config
+        if "layers" in config and not isinstance(config["layers"], list):
+            raise Corrupt(f"{_where(layer)}: `layers` is {regularizers.describe_value(config['layers'])}, not a list of layers; "
+                          "Keras cannot build this model")
         if isinstance(config.get("layers"), list):
             layer.kind = LayerKind.MODEL
-            entries = [e for e in config["layers"] if is_serialized_object(e) and self._first_time(e)]
-            layer.children = [self.build(e, layer, depth + 1) for e in entries]
+            entries = []
+            # Built one by one, depth first in config order, as Keras deserializes them: which copy
+            # of a shared layer comes first depends on the nested models built before it.
+            for position, entry in enumerate(config["layers"]):
+                if not is_serialized_object(entry):
+                    raise Corrupt(f"{_where(layer)}: entry {position} of the layer list is {regularizers.describe_value(entry)}, "
+                                  "not a layer (class_name and config); Keras cannot build this model")
+                if self._repeats_shared_layer(entry):
+                    continue
+                entries.append(entry)
+                layer.children.append(self.build(entry, layer, depth + 1))
             _connect(layer, entries)
         elif layer.class_name == "Bidirectional" and is_serialized_object(config.get("layer")):
             layer.kind = LayerKind.WRAPPER
@@ -154,14 +189,37 @@ class _TreeBuilder:
             self.build(backward, layer, depth + 1, name=backward_name),
         ]
 
-    def _first_time(self, entry: dict) -> bool:
-        shared_id = entry.get("shared_object_id")
-        if shared_id is None:
-            return True
-        if shared_id in self._seen_shared_ids:
+    def _repeats_shared_layer(self, entry: dict) -> bool:
+        """A second serialization of a layer already audited: same shared_object_id, same config.
+
+        Keras 3 (keras/src/saving/serialization_lib.py, 3.15.1) returns the object first built
+        under an id for every later entry with that id, inside saving_lib's ObjectSharingScope;
+        outside it (model_from_json) it builds each entry. An entry whose content differs from the
+        first is therefore audited too: a duplicate id never hides a layer.
+        """
+        if "shared_object_id" not in entry:
             return False
-        self._seen_shared_ids.add(shared_id)
-        return True
+        shared_id = entry["shared_object_id"]
+        if isinstance(shared_id, (dict, list)):
+            raise Corrupt(
+                f"layer {_layer_name(entry, _config_of(entry))!r} has a shared_object_id that is "
+                f"{regularizers.describe_value(shared_id)}, not a number: Keras cannot look it up, so it cannot load the model"
+            )
+        if shared_id not in self._shared:
+            self._shared[shared_id] = entry
+            return False
+        return _without_connections(self._shared[shared_id]) == _without_connections(entry)
+
+
+def _without_connections(entry: dict) -> dict:
+    config = entry["config"]
+    if isinstance(config, dict):
+        config = {key: value for key, value in config.items() if key not in _PER_MODEL_KEYS}
+    return {**{key: value for key, value in entry.items() if key not in _PER_MODEL_KEYS}, "config": config}
+
+
+def _where(layer: Layer) -> str:
+    return f"layer {layer.path!r}" if layer.path else f"the {layer.class_name} model"
 
 
 def _connect(container: Layer, entries: list[dict]) -> None:

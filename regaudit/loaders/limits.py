@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import IO, Any
+import os
+from contextlib import contextmanager
+from typing import IO, Any, Iterator
 
 from regaudit.loaders.problems import Corrupt, OverLimits
 
@@ -13,6 +15,37 @@ MAX_CONFIG_BYTES = 64 * MiB
 MAX_METADATA_BYTES = 1 * MiB
 # Nested models, wrappers and RNN cells deeper than this are not a real architecture.
 MAX_NESTING = 64
+
+
+@contextmanager
+def address_space_ceiling(extra: int) -> Iterator[None]:
+    """Let the block allocate at most `extra` more bytes of address space (Linux: RLIMIT_AS).
+
+    For native readers that size their buffers from lengths written in the file, such as an HDF5
+    variable-length string whose length field claims 4 GB: the allocation fails at once (the
+    reader raises its own error) instead of exhausting memory. A no-op where the platform cannot
+    do it.
+    """
+    try:
+        import resource
+
+        with open("/proc/self/statm") as statm:
+            in_use = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):
+        yield
+        return
+    ceiling = in_use + extra
+    if hard != resource.RLIM_INFINITY:
+        ceiling = min(ceiling, hard)
+    if soft != resource.RLIM_INFINITY and soft <= ceiling:
+        yield  # already held lower by the user's own limit
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def read_bounded(stream: IO[bytes], limit: int, what: str) -> bytes:

@@ -72,7 +72,7 @@ def normalize(value: Any, *, slot: str, argument: str | None) -> Regularizer:
             return _from_object(value, slot, argument)
         if "name" in value:
             return _from_keras1(value, slot, argument)
-    return _unknown(slot, argument, f"expected an object with class_name, got {_describe(value)}")
+    return _unknown(slot, argument, f"expected an object with class_name, got {describe_value(value)}")
 
 
 def _activity_regularization_layer(config: Mapping[str, Any]) -> Regularizer:
@@ -102,7 +102,7 @@ def _from_object(value: dict, slot: str, argument: str | None) -> Regularizer:
     module = value.get("module")
     registered = value.get("registered_name")
     if not isinstance(class_name, str):
-        return _unknown(slot, argument, f"class_name is {_describe(class_name)}, not a string")
+        return _unknown(slot, argument, f"class_name is {describe_value(class_name)}, not a string")
     if class_name == "__lambda__":
         return Regularizer(slot, argument, "<lambda>", Origin.LAMBDA)
     if class_name == "function":
@@ -127,7 +127,7 @@ def _from_object(value: dict, slot: str, argument: str | None) -> Regularizer:
 
 def _from_keras1(value: dict, slot: str, argument: str | None) -> Regularizer:
     factors, options = _split_config({k: v for k, v in value.items() if k != "name"})
-    name = value["name"] if isinstance(value["name"], str) else _describe(value["name"])
+    name = value["name"] if isinstance(value["name"], str) else describe_value(value["name"])
     return Regularizer(slot, argument, name, Origin.LEGACY, factors, options)
 
 
@@ -137,12 +137,12 @@ def _builtin_from_config(
     if config is None:
         config = {}
     if not isinstance(config, dict):
-        return _unknown(slot, argument, f"{class_name} config is {_describe(config)}, not an object")
+        return _unknown(slot, argument, f"{class_name} config is {describe_value(config)}, not an object")
     factors, options = _split_config(config)
     expected = BUILTIN_DEFAULTS[class_name]
     bad = [key for key in expected if key in config and key not in factors]
     if bad:
-        return _unknown(slot, argument, f"{class_name} factor {bad[0]!r} is {_describe(config[bad[0]])}, not a number")
+        return _unknown(slot, argument, f"{class_name} factor {bad[0]!r} is {describe_value(config[bad[0]])}, not a number")
     return _builtin(class_name, factors, slot, argument, options=options, module=module)
 
 
@@ -228,7 +228,8 @@ def _is_keras_module(module: Any) -> bool:
     return isinstance(module, str) and module.split(".")[0] in KERAS_MODULE_ROOTS
 
 
-def _describe(value: Any) -> str:
+def describe_value(value: Any) -> str:
+    """A JSON value's kind for a message: `null`, `a number`, `the string 'l2'`, `a list`."""
     if value is None:
         return "null"
     if isinstance(value, bool):
