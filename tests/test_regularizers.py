@@ -190,3 +190,32 @@ def test_layer_regularizers_skip_nulls_and_read_activity_regularization_layers()
     (activity,) = layer_regularizers("ActivityRegularization", {"name": "ar", "l1": 0.001, "l2": 0.0})
     assert (activity.slot, activity.argument, activity.class_name, dict(activity.factors)) == (
         "activity", None, "L1L2", {"l1": 0.001, "l2": 0.0})
+
+
+def test_tfjs_fills_a_missing_l1l2_factor_with_0_01_where_keras_fills_0():
+    # tensorflow/tfjs tfjs-layers/src/regularizers.ts (v4.22.0), L1L2's constructor:
+    # `this.l1 = args == null || args.l1 == null ? 0.01 : args.l1` (likewise l2).
+    from regaudit.loaders.regularizers import TFJS_DEFAULTS
+
+    entry = {"class_name": "L1L2", "config": {"l2": 0.001}}
+    assert dict(norm(entry).factors) == {"l1": 0.0, "l2": 0.001}
+    assert dict(normalize(entry, slot="kernel", argument="kernel_regularizer", defaults=TFJS_DEFAULTS).factors) == {
+        "l1": 0.01, "l2": 0.001
+    }
+    explicit = {"class_name": "L1L2", "config": {"l1": 0.0, "l2": 0.001}}
+    assert dict(normalize(explicit, slot="kernel", argument="kernel_regularizer", defaults=TFJS_DEFAULTS).factors) == {
+        "l1": 0.0, "l2": 0.001
+    }
+
+
+def test_tfjs_model_json_reads_l1l2_with_tfjs_defaults():
+    from regaudit.loaders.json_file import tree_from_document
+
+    layer = {"class_name": "Dense", "config": {"name": "d", "units": 2,
+                                               "kernel_regularizer": {"class_name": "L1L2", "config": {"l2": 0.001}}}}
+    topology = {"class_name": "Sequential", "config": {"name": "s", "layers": [layer]}}
+    tfjs = tree_from_document({"format": "layers-model", "modelTopology": topology, "weightsManifest": []})
+    ((_, regularizer),) = tfjs.regularized()
+    assert dict(regularizer.factors) == {"l1": 0.01, "l2": 0.001}
+    ((_, regularizer),) = tree_from_document(topology).regularized()
+    assert dict(regularizer.factors) == {"l1": 0.0, "l2": 0.001}

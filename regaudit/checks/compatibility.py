@@ -1,11 +1,29 @@
 """RA4xx: configs whose meaning depends on the Keras version (or runtime) that saved or loads them."""
 
 
-import re
-from typing import Iterator, NamedTuple
+from typing import Iterator
+
+from collections import Counter
 
 from regaudit.checks import Hit, RuleContext, check
-from regaudit.describe import keras_spelling, regularizer_label
+from regaudit.checks.keras_facts import (
+    ACTIVITY_MEANING,
+    KERAS3_TIME_DISTRIBUTED_BYPASS,
+    MULTI_HEAD_ATTENTION_MEANING,
+    TF_KERAS_DROPS,
+    TFJS_REFUSES_ACTIVITY,
+    Fact,
+    KerasLine,
+    KerasVersion,
+    activity_applied,
+    activity_fact,
+    adds_no_penalty,
+    is_builtin_layer,
+    line_of,
+    loading_line,
+    saving_line,
+)
+from regaudit.describe import factor, keras_spelling, regularizer_label
 from regaudit.loaders.regularizers import LEGACY_ARGUMENTS
 from regaudit.tree import Layer, LayerKind, ModelTree, Origin, Regularizer
 
@@ -36,19 +54,6 @@ def _replacement(regularizer: Regularizer) -> str:
     return f"write {modern}= with a Keras 2/3 equivalent of {regularizer_label(regularizer)}"
 
 
-class KerasVersion(NamedTuple):
-    numbers: tuple[int, int, int]
-    tf_keras: bool  # "2.2.4-tf": the Keras bundled with TensorFlow, not multi-backend Keras
-
-    @classmethod
-    def parse(cls, text: str | None) -> "KerasVersion | None":
-        match = re.match(r"\s*(\d+)\.(\d+)(?:\.(\d+))?(\S*)", text or "")
-        if match is None:  # e.g. "tfjs-layers 4.22.0": no Keras version at all
-            return None
-        major, minor, patch, suffix = match.groups()
-        return cls((int(major), int(minor), int(patch or 0)), suffix.startswith("-tf"))
-
-
 # How the penalty of an activity regularizer is scaled, by the Keras that trains the model.
 _SUMMED = "summed over the batch"
 _BATCH_MEAN = "divided by the batch size"
@@ -69,8 +74,11 @@ def activity_scaling(version: KerasVersion) -> str:
     return _BATCH_MEAN
 
 
-def _activity_regularizers(tree: ModelTree) -> Iterator[tuple[Layer, Regularizer]]:
-    return ((layer, r) for layer, r in tree.written_regularizers() if r.slot == "activity" and not r.is_noop)
+def _activity_regularizers(tree: ModelTree, line: KerasLine | None) -> Iterator[tuple[Layer, Regularizer]]:
+    """Activity regularizers that add a penalty in that line (RA407 reports the ones it ignores)."""
+    return (
+        (layer, r) for layer, r in tree.written_regularizers() if r.slot == "activity" and activity_applied(layer, r, line)
+    )
 
 
 @check("RA402")
@@ -82,7 +90,7 @@ def activity_semantics_version_drift(tree: ModelTree, context: RuleContext) -> I
     before, after = activity_scaling(saved), activity_scaling(target)
     if before == after:
         return
-    for layer, regularizer in _activity_regularizers(tree):
+    for layer, regularizer in _activity_regularizers(tree, line_of(target)):
         yield Hit.on(
             layer,
             regularizer,
@@ -110,7 +118,7 @@ def activity_regularizer_before_2_1_4(tree: ModelTree, context: RuleContext) -> 
     saved = KerasVersion.parse(tree.keras_version)
     if saved is None or saved.tf_keras or not (2, 0, 3) <= saved.numbers < (2, 1, 4):
         return
-    for layer, regularizer in _activity_regularizers(tree):
+    for layer, regularizer in _activity_regularizers(tree, line_of(saved)):
         nested_in = _enclosing_model(layer)
         if nested_in is not None:
             yield Hit.on(
@@ -137,10 +145,121 @@ def tfjs_unsupported_regularizer(tree: ModelTree, context: RuleContext) -> Itera
     if tree.format != "tfjs-layers":
         return
     for layer, regularizer in tree.written_regularizers():
-        if regularizer.class_name != "L1L2" and regularizer.argument is not None:
+        if regularizer.argument is None:  # an ActivityRegularization layer: a layer class question
+            continue
+        if regularizer.slot == "activity":
+            yield Hit.on(layer, regularizer, _tfjs_activity_message(layer, regularizer))
+        elif regularizer.class_name != "L1L2":
             yield Hit.on(
                 layer,
                 regularizer,
                 f"TensorFlow.js knows only the L1L2 regularizer, so loading this model.json fails "
-                f"with \"Unknown regularizer: {regularizer.class_name}\"; use L1L2 before converting",
+                f"with \"Unknown regularizer: {regularizer.class_name}\"; write {regularizer.argument}="
+                f"{keras_spelling_l1l2(regularizer)} in the Python model before converting, or remove it",
+            )
+
+
+def _tfjs_activity_message(layer: Layer, regularizer: Regularizer) -> str:
+    fact = TFJS_REFUSES_ACTIVITY
+    return (
+        f"{_setting_label(regularizer)}: {fact.what}, whatever the regularizer class, so this model "
+        f"cannot run in {fact.line.value}; remove {regularizer.argument} from {layer.class_name} "
+        f"{layer.name} before converting (activity penalties play no part in inference)"
+    )
+
+
+def _setting_label(regularizer: Regularizer) -> str:
+    if regularizer.argument is None:
+        return f"ActivityRegularization({regularizer_label(regularizer)})"
+    return f"{regularizer.argument}={regularizer_label(regularizer)}"
+
+
+def keras_spelling_l1l2(regularizer: Regularizer) -> str:
+    """`keras.regularizers.L1L2(l1=0, l2=0.01)`, the one class TF.js reads, with this one's factors."""
+    l1, l2 = regularizer.factors.get("l1", 0.0), regularizer.factors.get("l2", 0.0)
+    if regularizer.class_name in ("L1", "L2", "L1L2") and regularizer.origin is Origin.BUILTIN:
+        return f"keras.regularizers.L1L2(l1={factor(l1)}, l2={factor(l2)})"
+    return "keras.regularizers.L1L2(l1=..., l2=...)"
+
+
+# --- activity regularizers the loading Keras ignores, loses or reads differently ------------------
+
+
+@check("RA407")
+def activity_regularizer_ignored(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
+    line = loading_line(tree, context.settings.target_keras)
+    for layer, regularizer in tree.written_regularizers():
+        if regularizer.slot != "activity" or adds_no_penalty(regularizer):
+            continue
+        fact = activity_fact(layer, line)
+        if fact is not None:
+            yield Hit.on(
+                layer,
+                regularizer,
+                f"{_setting_label(regularizer)} adds no penalty in {fact.line.value}: {fact.what}, so "
+                f"{_who_loads(tree, context, fact.line)} trains without it; {_ignored_fix(layer, fact)}",
+            )
+
+
+def _ignored_fix(layer: Layer, fact: Fact) -> str:
+    if fact is KERAS3_TIME_DISTRIBUTED_BYPASS:
+        wrapper = layer.parent.name if layer.parent is not None else "the wrapper"
+        return (
+            f"move activity_regularizer to the TimeDistributed layer {wrapper} itself, which Keras 3 "
+            "applies to the whole output, or add an ActivityRegularization layer after it"
+        )
+    return (
+        f"remove activity_regularizer from {layer.class_name} {layer.name} and add an "
+        "ActivityRegularization layer after it, which every Keras line applies"
+    )
+
+
+def _who_loads(tree: ModelTree, context: RuleContext, line: KerasLine) -> str:
+    if context.settings.target_keras and line_of(KerasVersion.parse(context.settings.target_keras)) is line:
+        return f"the target Keras {context.settings.target_keras}"
+    return f"Keras {tree.keras_version}, which saved this file,"
+
+
+@check("RA408")
+def activity_regularizers_dropped_on_save(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
+    if saving_line(tree) is not TF_KERAS_DROPS.line or tree.format == "tfjs-layers":
+        return
+    # Only where the file shows that its author uses activity regularizers at all: every tf.keras
+    # model has a Dropout or Flatten, and a finding on each would say nothing.
+    if not any(r.slot == "activity" and r.argument is not None for _, r in tree.written_regularizers()):
+        return
+    at_risk = Counter(
+        layer.class_name
+        for layer in tree.written_layers()
+        if layer.class_name in TF_KERAS_DROPS.classes and is_builtin_layer(layer)
+    )
+    if at_risk:
+        classes = ", ".join(f"{name} ({count})" for name, count in sorted(at_risk.items()))
+        yield Hit(
+            None,
+            None,
+            f"saved by Keras {tree.keras_version} ({TF_KERAS_DROPS.line.value}), which "
+            f"{TF_KERAS_DROPS.what} for {len(TF_KERAS_DROPS.classes)} layer classes, including the "
+            f"layers of class {classes} here: an activity regularizer set on any of them is missing from this file "
+            "and from the model it reloads; put such penalties in ActivityRegularization layers, or save "
+            "with Keras 3.4 or later",
+        )
+
+
+@check("RA409")
+def activity_meaning_changes(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
+    saved, target = saving_line(tree), line_of(KerasVersion.parse(context.settings.target_keras))
+    fact = MULTI_HEAD_ATTENTION_MEANING
+    if saved == target or saved not in ACTIVITY_MEANING or target not in ACTIVITY_MEANING:
+        return
+    for layer, regularizer in _activity_regularizers(tree, target):
+        if layer.class_name in fact.classes and is_builtin_layer(layer):
+            yield Hit.on(
+                layer,
+                regularizer,
+                f"{_setting_label(regularizer)} on {layer.class_name} {layer.name} means {ACTIVITY_MEANING[saved]} "
+                f"in {saved.value}, which saved the model, and {ACTIVITY_MEANING[target]} in {target.value} "
+                f"{context.settings.target_keras}: the same factor regularizes other tensors; retune it, or "
+                "replace it with an ActivityRegularization layer after the attention, which means the same "
+                "in both",
             )

@@ -12,7 +12,15 @@ from typing import Iterator
 
 from regaudit.checks import Hit, RuleContext, check
 from regaudit.checks.interactions import effective_weight_penalties
-from regaudit.checks.keras_facts import adds_no_penalty, has_internal_dropout, regularizes_by_itself
+from regaudit.checks.keras_facts import (
+    KerasLine,
+    activity_applied,
+    activity_fact,
+    adds_no_penalty,
+    has_internal_dropout,
+    loading_line,
+    regularizes_by_itself,
+)
 from regaudit.describe import factor, regularizer_label
 from regaudit.tree import Layer, ModelTree, Regularizer
 
@@ -22,7 +30,8 @@ _LISTED_INERT = 3
 @check("RA001")
 def no_regularization(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
     trainable = _trainable_weight_layers(tree)
-    if not trainable or _is_regularized(tree):
+    line = loading_line(tree, context.settings.target_keras)
+    if not trainable or _is_regularized(tree, line):
         return
     classes = Counter(layer.class_name for layer in trainable)
     yield Hit(
@@ -30,7 +39,7 @@ def no_regularization(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
         None,
         f"no regularization: {_layers(len(trainable))} with weights ({_tally(classes)}) and no effective "
         "weight or activity regularizer, Dropout or noise layer, RNN/attention dropout or optimizer "
-        f"weight_decay{_inert_note(tree)}; if the model overfits, add e.g. "
+        f"weight_decay{_inert_note(tree, line)}; if the model overfits, add e.g. "
         "kernel_regularizer=keras.regularizers.L2(1e-4) or Dropout layers",
     )
 
@@ -80,11 +89,13 @@ def regularizer_on_frozen_layer(tree: ModelTree, context: RuleContext) -> Iterat
 
 @check("RA004")
 def activity_regularizer_on_output(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
+    line = loading_line(tree, context.settings.target_keras)
     for layer in tree.written_layers():
         if not layer.is_model_output:
             continue
         for regularizer in layer.regularizers:
-            if regularizer.slot == "activity" and not adds_no_penalty(regularizer):  # RA101 reports these
+            # Only a penalty Keras adds: all-zero factors are RA101's, ignored ones RA407's.
+            if regularizer.slot == "activity" and activity_applied(layer, regularizer, line):
                 yield Hit.on(
                     layer,
                     regularizer,
@@ -118,11 +129,11 @@ def _trainable_weight_layers(tree: ModelTree) -> list[Layer]:
 # --- RA001: what regularizes ---------------------------------------------------------------------
 
 
-def _is_regularized(tree: ModelTree) -> bool:
+def _is_regularized(tree: ModelTree, line: KerasLine | None) -> bool:
     return (
         _has_weight_decay(tree)
         or any(regularizes_by_itself(layer) or has_internal_dropout(layer) for layer in tree.written_layers())
-        or any(_inert_reason(layer, regularizer) is None for layer, regularizer in tree.written_regularizers())
+        or any(_inert_reason(layer, regularizer, line) is None for layer, regularizer in tree.written_regularizers())
     )
 
 
@@ -131,10 +142,12 @@ def _has_weight_decay(tree: ModelTree) -> bool:
     return decay is not None and decay > 0
 
 
-def _inert_reason(layer: Layer, regularizer: Regularizer) -> str | None:
-    """Why a configured regularizer adds no penalty, or None when it does."""
+def _inert_reason(layer: Layer, regularizer: Regularizer, line: KerasLine | None) -> str | None:
+    """Why a configured regularizer adds no penalty in the loading Keras line, or None when it does."""
     if adds_no_penalty(regularizer):
         return "all factors zero" if regularizer.is_noop else "the base class returns 0"
+    if regularizer.slot == "activity" and (fact := activity_fact(layer, line)) is not None:
+        return f"{fact.line.value} ignores it"
     if regularizer.slot in layer.absent_weights:
         return f"no {regularizer.slot} weight"
     if regularizer.is_weight_penalty and not layer.effectively_trainable:
@@ -142,11 +155,11 @@ def _inert_reason(layer: Layer, regularizer: Regularizer) -> str | None:
     return None
 
 
-def _inert_note(tree: ModelTree) -> str:
+def _inert_note(tree: ModelTree, line: KerasLine | None) -> str:
     inert = [
         f"{_setting(regularizer)} on {layer.path} ({reason})"
         for layer, regularizer in tree.written_regularizers()
-        if (reason := _inert_reason(layer, regularizer)) is not None
+        if (reason := _inert_reason(layer, regularizer, line)) is not None
     ]
     if not inert:
         return ""

@@ -10,12 +10,12 @@ from regaudit.checks.keras_facts import (
     active_weight_penalties,
     adds_no_penalty,
     feeds_batch_normalization,
+    is_builtin_layer,
     is_dropout,
     l2_factor,
     strength,
 )
 from regaudit.describe import factor, regularizer_label
-from regaudit.loaders.regularizers import KERAS_MODULE_ROOTS
 from regaudit.tree import Layer, LayerKind, ModelTree, Origin, Regularizer
 
 # Rank of the kernel (depthwise, pointwise) weights of the feed-forward convolutions, whose output
@@ -206,7 +206,7 @@ def _lora_rank(layer: Layer) -> int | None:
 
 def _weight_ranks(layer: Layer, slot: str) -> frozenset[int]:
     """The ranks of the variables a slot's regularizer is applied to; empty where unknown."""
-    if not _is_keras_class(layer):
+    if not is_builtin_layer(layer):
         return frozenset()
     name = layer.class_name
     if slot == "bias":
@@ -269,13 +269,6 @@ def _einsum_bias_ranks(layer: Layer) -> frozenset[int]:
     return frozenset({len(output) - min(output.index(axis) for axis in bias_axes)})
 
 
-def _is_keras_class(layer: Layer) -> bool:
-    """A built-in Keras layer, not a custom one that happens to share its class name."""
-    if layer.registered_name is not None and ">" in layer.registered_name:
-        return False
-    return layer.module is None or layer.module.split(".")[0] in KERAS_MODULE_ROOTS
-
-
 # --- the graph around BatchNormalization (RA201, RA204) ----------------------------------------
 
 
@@ -305,7 +298,7 @@ def _scale_invariant_batch_norm(layer: Layer) -> Layer | None:
 def _output_is_linear_in_kernel(layer: Layer) -> bool:
     return (
         layer.class_name in _LINEAR_LAYERS
-        and _is_keras_class(layer)
+        and is_builtin_layer(layer)
         and _is_homogeneous(layer.config.get("activation", "linear"))
     )
 

@@ -1,8 +1,16 @@
-"""What Keras layer classes do, as far as regularization is concerned. Shared by several rules."""
+"""What Keras does, as far as regularization is concerned: facts written down once, as data, each
+with its source (Keras line, version range, layer classes, what happens). Rules read these facts;
+tests/test_keras_facts.py backs every one with real keras / tf_keras.
+"""
 
 from __future__ import annotations
 
-from regaudit.tree import Layer, Origin, Regularizer
+import re
+from enum import Enum
+from typing import NamedTuple
+
+from regaudit.loaders.regularizers import KERAS_MODULE_ROOTS
+from regaudit.tree import Layer, ModelTree, Origin, Regularizer
 
 # Keras 1 dicts whose l1/l2 mean what L1L2's do (Keras 1.2 made the 1.0 names aliases of
 # L1L2Regularizer). Other Keras 1 names are custom classes or EigenvalueRegularizer's `k`.
@@ -92,3 +100,201 @@ def feeds_batch_normalization(layer: Layer) -> Layer | None:
 
 def _positive(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+# --- Keras lines ---------------------------------------------------------------------------------
+
+
+class KerasVersion(NamedTuple):
+    """A `keras_version` as saved: `2.2.4-tf` is the Keras bundled with TensorFlow."""
+
+    numbers: tuple[int, int, int]
+    tf_keras: bool
+
+    @classmethod
+    def parse(cls, text: str | None) -> "KerasVersion | None":
+        match = re.match(r"\s*(\d+)\.(\d+)(?:\.(\d+))?(\S*)", text or "")
+        if match is None:  # e.g. "tfjs-layers 4.22.0": no Keras version at all
+            return None
+        major, minor, patch, suffix = match.groups()
+        return cls((int(major), int(minor), int(patch or 0)), suffix.startswith("-tf"))
+
+
+class KerasLine(str, Enum):
+    """The Keras implementations whose behaviour differs; the value is how messages name them."""
+
+    MULTI_BACKEND = "multi-backend Keras 1/2"
+    TF_KERAS = "tf.keras/tf_keras 2.x"
+    KERAS3 = "Keras 3"
+    TFJS = "TensorFlow.js"
+
+
+def line_of(version: KerasVersion | None) -> KerasLine | None:
+    """The line a version belongs to: from 2.4 on, `keras` is tf.keras (and later tf_keras)."""
+    if version is None:
+        return None
+    if version.numbers >= (3, 0, 0):
+        return KerasLine.KERAS3
+    if version.tf_keras or version.numbers >= (2, 4, 0):
+        return KerasLine.TF_KERAS
+    return KerasLine.MULTI_BACKEND
+
+
+def saving_line(tree: ModelTree) -> KerasLine | None:
+    """The line that wrote the file, from its recorded keras_version; None when none is recorded."""
+    return line_of(KerasVersion.parse(tree.keras_version))
+
+
+def loading_line(tree: ModelTree, target_keras: str | None) -> KerasLine | None:
+    """The line that will load the file: TF.js for a model.json, else --target-keras when set,
+    else the line that saved it."""
+    if tree.format == "tfjs-layers":
+        return KerasLine.TFJS
+    target = line_of(KerasVersion.parse(target_keras))
+    return target if target is not None else saving_line(tree)
+
+
+# --- activity regularizers: what each line does with them ----------------------------------------
+
+
+class Effect(str, Enum):
+    KEPT = "kept"  # saved in the config and applied after loading
+    DROPPED = "dropped"  # get_config() leaves it out: the saved file has lost it
+    IGNORED = "ignored"  # accepted and saved, but no penalty is ever added
+    DIFFERENT = "different"  # applied, to other tensors than in another line
+    REFUSED = "refused"  # the runtime refuses to run the layer
+
+
+class Fact(NamedTuple):
+    """One thing a Keras line does with a layer class's activity_regularizer, and its source.
+
+    Every fact has a test in tests/test_keras_facts.py that builds the case with real keras or
+    tf_keras, saves, reloads, calls once and counts model.losses (TF.js facts cite its source).
+    """
+
+    line: KerasLine
+    versions: str  # the range the fact holds for, and the version it was verified with
+    classes: frozenset[str]  # built-in layer classes; empty means every class
+    where: str  # "layer" for the layer's own argument, "inside TimeDistributed" for a wrapped layer
+    effect: Effect
+    what: str  # what Keras does, as a clause for messages
+    source: str
+
+
+# tf_keras Layer.get_config() leaves activity_regularizer out; only these classes write it
+# themselves. Enumerated from every class in tf_keras.layers (tests/test_keras_facts.py).
+TF_KERAS_CLASSES_KEEPING_ACTIVITY = frozenset({
+    "Conv1D", "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "Conv3D", "Conv3DTranspose",
+    "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "Convolution1D", "Convolution1DTranspose", "Convolution2D",
+    "Convolution2DTranspose",
+    "Convolution3D", "Convolution3DTranspose", "Dense", "DepthwiseConv1D", "DepthwiseConv2D", "Embedding",
+    "GRU", "LSTM", "MultiHeadAttention", "SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D",
+    "SeparableConvolution2D", "SimpleRNN",
+})  # fmt: skip
+# The built-in classes that accept activity_regularizer in tf_keras 2.21 and drop it on save.
+TF_KERAS_CLASSES_DROPPING_ACTIVITY = frozenset({
+    "Activation", "Add", "AdditiveAttention", "AlphaDropout", "Attention", "Average",
+    "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "AvgPool1D", "AvgPool2D", "AvgPool3D",
+    "BatchNormalization", "Bidirectional", "CategoryEncoding", "CenterCrop", "Concatenate",
+    "Cropping1D", "Cropping2D", "Cropping3D", "Discretization", "Dropout", "ELU", "EinsumDense",
+    "Flatten", "GRUCell", "GaussianDropout", "GaussianNoise", "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalAvgPool1D", "GlobalAvgPool2D",
+    "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D", "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GroupNormalization", "HashedCrossing", "Hashing",
+    "IntegerLookup", "LSTMCell", "Lambda", "LayerNormalization", "LeakyReLU", "Masking", "MaxPool1D",
+    "MaxPool2D", "MaxPool3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "Maximum", "Minimum",
+    "Multiply", "Normalization", "PReLU", "Permute", "RNN", "RandomBrightness", "RandomContrast",
+    "RandomCrop", "RandomFlip", "RandomHeight", "RandomRotation", "RandomTranslation", "RandomWidth",
+    "RandomZoom", "ReLU", "RepeatVector", "Rescaling", "Reshape", "Resizing", "SimpleRNNCell", "Softmax",
+    "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "StackedRNNCells", "StringLookup",
+    "Subtract", "TextVectorization", "ThresholdedReLU", "TimeDistributed", "UnitNormalization",
+    "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
+})  # fmt: skip
+# Keras 3.4+ Layer.get_config() writes activity_regularizer for every class; these override it.
+KERAS3_CLASSES_DROPPING_ACTIVITY = frozenset({"SimpleRNN", "HashedCrossing", "InputLayer"})
+
+TF_KERAS_DROPS = Fact(
+    KerasLine.TF_KERAS, "tf.keras 2.x and tf_keras (verified 2.21.0)", TF_KERAS_CLASSES_DROPPING_ACTIVITY,
+    "layer", Effect.DROPPED,
+    "applies the activity regularizer in memory but leaves it out of the saved config",
+    "tf_keras/src/engine/base_layer.py Layer.get_config; each class's own get_config",
+)
+KERAS3_3_0_TO_3_3_DROPS = Fact(
+    KerasLine.KERAS3, "3.0.0 to 3.3.3", frozenset(), "layer", Effect.DROPPED,
+    "left activity_regularizer out of every layer config (RA403)",
+    "keras-team/keras#19820, fixed by keras-team/keras@230777a in 3.4.0",
+)
+KERAS3_TIME_DISTRIBUTED_BYPASS = Fact(
+    KerasLine.KERAS3, "3.0 and later (verified 3.15.1)", frozenset(), "inside TimeDistributed", Effect.IGNORED,
+    "TimeDistributed calls the wrapped layer's call() directly, bypassing the __call__ that adds "
+    "its activity penalty",
+    "keras/src/layers/rnn/time_distributed.py TimeDistributed.call",
+)
+KERAS3_SIMPLE_RNN_IGNORES = Fact(
+    KerasLine.KERAS3, "3.0 and later (verified 3.15.1)", frozenset({"SimpleRNN"}), "layer", Effect.IGNORED,
+    "SimpleRNN accepts activity_regularizer but neither passes it on nor saves it",
+    "keras/src/layers/rnn/simple_rnn.py SimpleRNN.__init__ and get_config",
+)
+TF_KERAS_EINSUM_DENSE_IGNORES = Fact(
+    KerasLine.TF_KERAS, "tf.keras 2.x and tf_keras (verified 2.21.0)", frozenset({"EinsumDense"}), "layer",
+    Effect.IGNORED, "EinsumDense accepts activity_regularizer but adds no penalty (and does not save it)",
+    "tf_keras/src/layers/core/einsum_dense.py EinsumDense",
+)
+ACTIVITY_IGNORED = (KERAS3_TIME_DISTRIBUTED_BYPASS, KERAS3_SIMPLE_RNN_IGNORES, TF_KERAS_EINSUM_DENSE_IGNORES)
+
+# MultiHeadAttention's activity_regularizer: tf_keras applies it once, to the attention output (its
+# EinsumDense sublayers ignore theirs); Keras 3 gives it to the query, key, value and output
+# projections (4 penalties) and not to the output of the layer itself.
+ACTIVITY_MEANING = {
+    KerasLine.TF_KERAS: "one penalty, on the attention output",
+    KerasLine.KERAS3: "four penalties, on the query, key, value and output projections",
+}
+MULTI_HEAD_ATTENTION_MEANING = Fact(
+    KerasLine.KERAS3, "Keras 3 (verified 3.15.1) against tf_keras (verified 2.21.0)",
+    frozenset({"MultiHeadAttention"}), "layer", Effect.DIFFERENT,
+    "tf_keras adds " + ACTIVITY_MEANING[KerasLine.TF_KERAS] + "; Keras 3 adds "
+    + ACTIVITY_MEANING[KerasLine.KERAS3],
+    "keras/src/layers/attention/multi_head_attention.py and tf_keras/src/layers/attention/"
+    "multi_head_attention.py _get_common_kwargs_for_sublayer",
+)
+
+TFJS_REFUSES_ACTIVITY = Fact(
+    KerasLine.TFJS, "tfjs-layers 1.x to 4.22.0", frozenset(), "layer", Effect.REFUSED,
+    "tfjs-layers throws \"Layer invocation in the presence of activity regularizer(s) is not "
+    "supported yet\" when the layer runs",
+    "tensorflow/tfjs tfjs-layers/src/engine/topology.ts Layer.apply (v4.22.0)",
+)
+# tfjs-layers L1L2's constructor: `this.l1 = args == null || args.l1 == null ? 0.01 : args.l1`
+# (tensorflow/tfjs tfjs-layers/src/regularizers.ts, v4.22.0), where Python's L1L2 defaults to 0.
+TFJS_L1L2_DEFAULT = 0.01
+
+
+def activity_fact(layer: Layer, line: KerasLine | None) -> Fact | None:
+    """The fact saying the line adds no penalty for this layer's activity_regularizer, if one does."""
+    if line is None or not is_builtin_layer(layer):
+        return None
+    for fact in ACTIVITY_IGNORED:
+        if fact.line is not line:
+            continue
+        if fact.where == "inside TimeDistributed":
+            wrapper = layer.parent
+            if wrapper is not None and wrapper.class_name == "TimeDistributed" and is_builtin_layer(wrapper):
+                return fact
+        elif layer.class_name in fact.classes:
+            return fact
+    return None
+
+
+def activity_applied(layer: Layer, regularizer: Regularizer, line: KerasLine | None) -> bool:
+    """False where the loading line adds no penalty for an activity regularizer (all-zero factors,
+    or an IGNORED fact); True for weight penalties and wherever the line is unknown."""
+    if regularizer.slot != "activity":
+        return True
+    return not adds_no_penalty(regularizer) and activity_fact(layer, line) is None
+
+
+def is_builtin_layer(layer: Layer) -> bool:
+    """A Keras layer class, not a custom one that shares its name (registered `pkg>Name`, own module)."""
+    if layer.registered_name is not None and ">" in layer.registered_name:
+        return False
+    return layer.module is None or layer.module.split(".")[0] in KERAS_MODULE_ROOTS

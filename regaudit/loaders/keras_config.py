@@ -49,7 +49,7 @@ def build_tree(
 ) -> ModelTree:
     if not is_serialized_object(model):
         raise NotAModel("not a Keras model config: expected an object with class_name and config")
-    builder = _TreeBuilder()
+    builder = _TreeBuilder(regularizers.TFJS_DEFAULTS if format == "tfjs-layers" else regularizers.BUILTIN_DEFAULTS)
     root = builder.build(model, parent=None, depth=0)
     if root.kind is LayerKind.MODEL and not root.children:
         raise _no_layers(root)
@@ -104,7 +104,9 @@ def optimizer_from(serialized: Any) -> Optimizer | None:
 
 
 class _TreeBuilder:
-    def __init__(self) -> None:
+    def __init__(self, regularizer_defaults: Mapping[str, Mapping[str, float]]) -> None:
+        # The factors the runtime reading the config gives a built-in regularizer that omits one.
+        self._regularizer_defaults = regularizer_defaults
         # Keras 3 marks an object serialized twice (a layer shared by two nested models) with the
         # same shared_object_id; the layer is audited once, where Keras first builds it.
         self._shared: dict[Any, dict] = {}
@@ -127,7 +129,7 @@ class _TreeBuilder:
             config=config,
             module=entry.get("module") if isinstance(entry.get("module"), str) else None,
             registered_name=entry.get("registered_name") if isinstance(entry.get("registered_name"), str) else None,
-            regularizers=regularizers.layer_regularizers(class_name, config),
+            regularizers=regularizers.layer_regularizers(class_name, config, defaults=self._regularizer_defaults),
             parent=parent,
         )
         layer.weights, layer.absent_weights = _weight_slots(class_name, config)

@@ -32,6 +32,9 @@ BUILTIN_DEFAULTS: dict[str, dict[str, float]] = {
     "OrthogonalRegularizer": {"factor": 0.01},
     "Regularizer": {},
 }
+# tfjs-layers fills a missing L1L2 factor with 0.01, not 0 (keras_facts.TFJS_L1L2_DEFAULT; its
+# `l1()`/`l2()` helpers build L1L2 too), and knows no other class (RA405).
+TFJS_DEFAULTS: dict[str, dict[str, float]] = {**BUILTIN_DEFAULTS, "L1L2": {"l1": 0.01, "l2": 0.01}}
 # Keras 3 also resolves the snake_case names of its built-ins (regularizers.ALL_OBJECTS_DICT).
 BUILTIN_ALIASES = {
     "l1": "L1",
@@ -53,23 +56,31 @@ def slot_for(argument: str, layer_class: str) -> str:
     return LEGACY_ARGUMENTS.get(argument, argument[: -len(SUFFIX)])
 
 
-def layer_regularizers(layer_class: str, config: Mapping[str, Any]) -> tuple[Regularizer, ...]:
-    """Every regularizer set in one layer config, in config order."""
+def layer_regularizers(
+    layer_class: str, config: Mapping[str, Any], *, defaults: Mapping[str, Mapping[str, float]] = BUILTIN_DEFAULTS
+) -> tuple[Regularizer, ...]:
+    """Every regularizer set in one layer config, in config order.
+
+    `defaults` are the factors the runtime that reads the config gives a built-in class when its
+    config leaves one out: BUILTIN_DEFAULTS for Keras, TFJS_DEFAULTS for a TF.js model.json.
+    """
     found = []
     for argument, value in config.items():
         if argument.endswith(SUFFIX) and value is not None:
-            found.append(normalize(value, slot=slot_for(argument, layer_class), argument=argument))
+            found.append(normalize(value, slot=slot_for(argument, layer_class), argument=argument, defaults=defaults))
     if layer_class == "ActivityRegularization":
         found.append(_activity_regularization_layer(config))
     return tuple(found)
 
 
-def normalize(value: Any, *, slot: str, argument: str | None) -> Regularizer:
+def normalize(
+    value: Any, *, slot: str, argument: str | None, defaults: Mapping[str, Mapping[str, float]] = BUILTIN_DEFAULTS
+) -> Regularizer:
     if isinstance(value, str):
-        return _from_string(value, slot, argument)
+        return _from_string(value, slot, argument, defaults)
     if isinstance(value, dict):
         if "class_name" in value:
-            return _from_object(value, slot, argument)
+            return _from_object(value, slot, argument, defaults)
         if "name" in value:
             return _from_keras1(value, slot, argument)
     return _unknown(slot, argument, f"expected an object with class_name, got {describe_value(value)}")
@@ -81,7 +92,7 @@ def _activity_regularization_layer(config: Mapping[str, Any]) -> Regularizer:
     return _builtin("L1L2", factors, slot="activity", argument=None)
 
 
-def _from_string(value: str, slot: str, argument: str | None) -> Regularizer:
+def _from_string(value: str, slot: str, argument: str | None, defaults: Mapping[str, Mapping[str, float]]) -> Regularizer:
     # Keras 2 saved functions as their __name__ and lambdas as "<lambda>"; Keras 3 never saves strings.
     if value == "<lambda>":
         return Regularizer(slot, argument, "<lambda>", Origin.LAMBDA)
@@ -90,11 +101,11 @@ def _from_string(value: str, slot: str, argument: str | None) -> Regularizer:
         return _builtin(class_name, factors, slot, argument)
     builtin = BUILTIN_ALIASES.get(value, value)
     if builtin in BUILTIN_DEFAULTS:
-        return _builtin(builtin, {}, slot, argument)
+        return _builtin(builtin, {}, slot, argument, defaults=defaults)
     return _function(value, slot, argument, module=None)
 
 
-def _from_object(value: dict, slot: str, argument: str | None) -> Regularizer:
+def _from_object(value: dict, slot: str, argument: str | None, defaults: Mapping[str, Mapping[str, float]]) -> Regularizer:
     class_name = value.get("class_name")
     config = value.get("config")
     # Keras 3 and tf.keras >= 2.13 write a `module` key; older forms have none. Null means __main__.
@@ -119,7 +130,7 @@ def _from_object(value: dict, slot: str, argument: str | None) -> Regularizer:
         return _custom(class_name, config, slot, argument, module, Origin.UNREGISTERED, registered)
     builtin = BUILTIN_ALIASES.get(class_name, class_name)
     if builtin in BUILTIN_DEFAULTS:
-        return _builtin_from_config(builtin, config, slot, argument, module)
+        return _builtin_from_config(builtin, config, slot, argument, module, defaults)
     if has_module and _is_keras_module(module):
         return _unknown(slot, argument, f"Keras has no built-in regularizer named {class_name!r}")
     return _custom(class_name, config, slot, argument, module, Origin.UNREGISTERED, registered)
@@ -132,7 +143,12 @@ def _from_keras1(value: dict, slot: str, argument: str | None) -> Regularizer:
 
 
 def _builtin_from_config(
-    class_name: str, config: Any, slot: str, argument: str | None, module: str | None
+    class_name: str,
+    config: Any,
+    slot: str,
+    argument: str | None,
+    module: str | None,
+    defaults: Mapping[str, Mapping[str, float]],
 ) -> Regularizer:
     if config is None:
         config = {}
@@ -143,7 +159,7 @@ def _builtin_from_config(
     bad = [key for key in expected if key in config and key not in factors]
     if bad:
         return _unknown(slot, argument, f"{class_name} factor {bad[0]!r} is {describe_value(config[bad[0]])}, not a number")
-    return _builtin(class_name, factors, slot, argument, options=options, module=module)
+    return _builtin(class_name, factors, slot, argument, options=options, module=module, defaults=defaults)
 
 
 def _builtin(
@@ -154,9 +170,10 @@ def _builtin(
     *,
     options: Mapping[str, Any] | None = None,
     module: str | None = None,
+    defaults: Mapping[str, Mapping[str, float]] = BUILTIN_DEFAULTS,
 ) -> Regularizer:
-    # Missing factors take the constructor defaults, as Keras does when it rebuilds the object.
-    complete = {**BUILTIN_DEFAULTS[class_name], **factors}
+    # Missing factors take the constructor defaults, as the runtime does when it rebuilds the object.
+    complete = {**defaults[class_name], **factors}
     return Regularizer(slot, argument, class_name, Origin.BUILTIN, complete, options or {}, module=module)
 
 
