@@ -283,7 +283,7 @@ Exit codes:
 
 
 @cli.command(epilog=DIFF_EXIT_CODES_HELP, context_settings=CONTEXT)
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str), metavar="OLD NEW | --git REV PATH...")
 @click.option("--git", "revision", metavar="REV",
               help="Read OLD from git at REV (a commit, branch or tag) and NEW from the working tree: "
                    "regaudit diff --git origin/main models/")
@@ -333,16 +333,19 @@ def _git_sides(revision: str, paths: list[str], folder: Path, settings):
     from regaudit.git_revision import GitProblem, materialize
 
     try:
-        old_paths = materialize(revision, paths, folder)
+        materialized = materialize(revision, paths, folder)
     except GitProblem as problem:
         click.echo(f"regaudit: {problem}", err=True)
         sys.exit(problem.exit_code)
+    # per-file-ignores globs are matched relative to the configuration's folder: on the old side,
+    # that folder's place in the copy, so that both sides suppress the same findings.
+    old_settings = settings._replace(root=materialized.mirror(settings.root))
     sides = []
-    for old in old_paths:
+    for old in materialized.paths:
         exists = os.path.lexists(old.given)
         if old.materialized is None and not exists:
             raise click.UsageError(f"{old.given} is neither in {revision} nor in the working tree")
-        old_side = side(str(old.materialized) if old.materialized else None, settings, shown_as=old.given)
+        old_side = side(str(old.materialized) if old.materialized else None, old_settings, shown_as=old.given)
         sides.append((old_side, side(old.given if exists else None, settings, shown_as=old.given)))
     return sides
 

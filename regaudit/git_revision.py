@@ -36,6 +36,24 @@ class OldPath(NamedTuple):
     materialized: Path | None  # where its old content now is; None when REV has nothing there
 
 
+class Materialized(NamedTuple):
+    """The old revision's files under `into`, laid out as in the repository at `top`."""
+
+    top: Path
+    into: Path
+    paths: list[OldPath]
+
+    def mirror(self, path: Path | None) -> Path | None:
+        """Where a working-tree folder (e.g. the configuration's) lies in the copy; None stays None,
+        and a folder outside the repository stays as it is."""
+        if path is None:
+            return None
+        relative = os.path.relpath(os.path.realpath(path), os.path.realpath(self.top))
+        if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+            return path
+        return self.into / relative
+
+
 class _Blob(NamedTuple):
     mode: str
     object_id: str
@@ -43,7 +61,7 @@ class _Blob(NamedTuple):
     path: str  # from the repository's root, `/`-separated
 
 
-def materialize(revision: str, paths: list[str], into: Path, *, max_bytes: int = MAX_BYTES) -> list[OldPath]:
+def materialize(revision: str, paths: list[str], into: Path, *, max_bytes: int = MAX_BYTES) -> Materialized:
     """Write the blobs under each of `paths` (working-tree paths, relative to the working directory)
     at `revision` into `into`, keeping their paths from the repository root.
 
@@ -65,7 +83,7 @@ def materialize(revision: str, paths: list[str], into: Path, *, max_bytes: int =
             _write_blob(blob, into, top)
         target = into / relative if relative != "." else into
         result.append(OldPath(given, target if blobs else None))
-    return result
+    return Materialized(top, into, result)
 
 
 def _commit(revision: str, top: Path) -> str:

@@ -450,6 +450,21 @@ def test_git_mode_single_file_and_a_file_named_like_an_option(repo):
     assert completed.returncode == 1 and "added" in completed.stdout  # RA301 in a new file
 
 
+def test_git_mode_suppresses_the_same_findings_on_both_sides(repo):
+    """per-file-ignores globs are relative to the configuration file: the old side (copied out of
+    git into a temporary folder) must match them as the working tree does, or an ignored finding
+    would read as resolved."""
+    swapped = (ROOT / pair("swapped")[1]).read_bytes()  # RA301 on fc2
+    (repo / "models" / "custom.keras").write_bytes(swapped)
+    (repo / ".regaudit.toml").write_text('[per-file-ignores]\n"models/custom.keras" = ["RA301"]\n')
+    git(repo, "add", "--", ".")
+    git(repo, "commit", "-q", "-m", "custom")
+    (repo / "models" / "custom.keras").write_bytes(swapped[:])  # unchanged content
+    completed = run_cli("diff", "--git", "HEAD", "--format", "json", "models/custom.keras", cwd=repo)
+    (artifact,) = json.loads(completed.stdout)["artifacts"]
+    assert artifact["findings"] == {"introduced": [], "resolved": []} and artifact["status"] == "unchanged"
+
+
 def test_git_mode_lfs_pointer_is_ra902(repo):
     pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "a" * 64 + "\nsize 12345\n"
     (repo / "models" / "big.keras").write_text(pointer)
@@ -478,7 +493,7 @@ def test_git_mode_refuses_more_than_the_bound(repo, tmp_path, monkeypatch):
 
     monkeypatch.chdir(repo)
     with pytest.raises(GitProblem, match="more than 1,000 bytes"):
-        materialize("HEAD", ["models"], tmp_path / "out", max_bytes=1000)
+        materialize("HEAD", ["models"], tmp_path / "out", max_bytes=1000)  # 3 model files, ~90 KB
     assert not (tmp_path / "out").exists()
 
 
