@@ -337,8 +337,15 @@ def test_directories_pair_by_relative_path(tmp_path):
     (new_dir / "sub" / "m.keras").write_bytes((ROOT / pair("retrain")[1]).read_bytes())
     (old_dir / "gone.h5").write_bytes((ROOT / pair("removed")[0]).read_bytes())
     (new_dir / "new.keras").write_bytes((ROOT / pair("swapped")[1]).read_bytes())
+    for folder in (old_dir, new_dir):
+        (folder / "same.keras").write_bytes((ROOT / pair("renamed")[0]).read_bytes())
     result = compare([(side(str(old_dir), Settings()), side(str(new_dir), Settings()))])
-    assert {a.key: a.status for a in result.artifacts} == {"new.keras": "added", "sub/m.keras": "changed", "gone.h5": "removed"}
+    assert {a.key: a.status for a in result.artifacts} == {
+        "new.keras": "added", "same.keras": "unchanged", "sub/m.keras": "changed", "gone.h5": "removed",
+    }
+    assert f"{new_dir / 'same.keras'}  (keras-zip, Keras 3.15.1) unchanged\n\n" in rendered("text", result)
+    markdown = rendered("markdown", result)
+    assert "same.keras" not in markdown and "4 artifacts compared (1 added, 1 unchanged, 1 changed, 1 removed)" in markdown
     added = next(a for a in result.artifacts if a.key == "new.keras")
     assert added.layers == [] and [f.rule for f in added.introduced] == ["RA301"]
     assert result.exit_code() == ExitCode.FINDINGS

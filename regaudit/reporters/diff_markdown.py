@@ -1,7 +1,7 @@
 """The diff as GitHub-flavoured Markdown, for a pull-request comment.
 
 A heading with what decides the run's outcome, the summary, the artifacts that could not be read,
-then compact tables: artifacts (status, format and Keras version, how layers were matched),
+then compact tables: artifacts that changed (status, format and Keras version, how layers were matched),
 regularizer changes (what takes regularization away first), findings
 introduced, findings resolved. A pull-request comment holds at most 65,536 characters; the report
 stops adding rows before `LIMIT` and ends with a note saying how many rows it left out.
@@ -28,8 +28,9 @@ def render(result: DiffResult, context: Any, stream: TextIO, limit: int = LIMIT)
     if unreadable:
         head.append(_not_compared(unreadable, context))
     tables = [
+        # Unchanged artifacts are only counted (in the summary): a zoo of a thousand models stays short.
         ("Artifacts", ("Artifact", "Status", "Format, Keras", "Layers"),
-         [_artifact_row(artifact, context) for artifact in result.artifacts]),
+         [_artifact_row(artifact, context) for artifact in result.artifacts if artifact.status != "unchanged"]),
         ("Regularization changes", ("Artifact", "Layer", "Slot", "Change", "Old", "New"),
          [_change_row(row, context) for row in rows(result)]),
         ("Findings introduced", ("Artifact", "Rule", "Severity", "Layer", "Message"),

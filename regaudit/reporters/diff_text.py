@@ -60,7 +60,7 @@ def _body(artifact: ArtifactDiff, found: list[Row], paint: _Painter) -> list[str
         if style:  # painted after wrapping, so that the escape codes take no width
             wrapped[0] = wrapped[0].replace(verdict, paint(verdict, style), 1)
         lines += wrapped
-    if artifact.old is not None and artifact.new is not None:
+    if artifact.status == "changed":
         lines.append(f"{INDENT}{matching(artifact)}")
     lines += _findings("introduced", artifact.introduced, paint)
     lines += _findings("resolved", artifact.resolved, paint)
