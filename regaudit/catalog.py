@@ -106,6 +106,16 @@ class Catalog:
     def is_selector(self, selector: str) -> bool:
         return bool(self.codes_for(selector))
 
+    def did_you_mean(self, misspelt: str) -> str:
+        """` (did you mean 'RA202'?)` for the closest code or name, or "" when none is close."""
+        import difflib  # only on error paths
+
+        words = [word for rule in self.rules.values() for word in (rule.code, rule.name)]
+        close = difflib.get_close_matches(misspelt.strip(), words, n=1, cutoff=0.6)
+        if not close and misspelt.strip().upper() != misspelt.strip():
+            close = difflib.get_close_matches(misspelt.strip().upper(), words, n=1, cutoff=0.6)
+        return f" (did you mean {close[0]!r}?)" if close else ""
+
     def get(self, code_or_name: str) -> RuleDoc | None:
         wanted = code_or_name.strip()
         if wanted.upper() in self.codes:

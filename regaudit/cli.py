@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, NamedTuple, TextIO
 
 import click
 
@@ -40,14 +41,34 @@ def _config_options(command: Callable) -> Callable:
     )(command)
 
 
-def _split(values: tuple[str, ...]) -> list[str] | None:
-    """Rule lists may be repeated or comma-separated: --ignore RA1 --ignore RA203,RA204."""
+def _split(values: tuple[str, ...], keep_empty: bool = False) -> list[str] | None:
+    """Lists may be repeated or comma-separated: --ignore RA1 --ignore RA203,RA204. With
+    `keep_empty`, an option given only as "" is an empty list (`--exclude ""` excludes nothing)."""
     items = [item.strip() for value in values for item in value.split(",") if item.strip()]
-    return items or None
+    return items or ([] if keep_empty and values else None)
+
+
+def _complete_rules(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
+    """Shell completion of rule codes and names (`RA20<TAB>`, `double-<TAB>`), after a comma too."""
+    from click.shell_completion import CompletionItem
+
+    from regaudit.catalog import load_catalog
+
+    head, _, last = incomplete.rpartition(",")
+    prefix = f"{head}," if head else ""
+    items = []
+    for rule in load_catalog().rules.values():
+        for word in (rule.code, rule.name):
+            if word.lower().startswith(last.lower()):
+                items.append(CompletionItem(prefix + word, help=rule.summary))
+    return items
+
+
+COLOR_CHOICES = ("auto", "always", "never")
 
 
 @cli.command(epilog=EXIT_CODES_HELP, context_settings=CONTEXT)
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--format", "formats", type=click.Choice(FORMATS), multiple=True,
               help="Report format; repeat it to write several reports in one run. [default: text]")
 @click.option("--output", "-o", "outputs", multiple=True, metavar="[FORMAT=]FILE",
@@ -55,15 +76,32 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
                    "FORMAT=FILE for one of several formats, e.g. --output sarif=regaudit.sarif.")
 @click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES),
               help="Lowest finding severity that makes the run fail (exit 1). [default: error]")
-@click.option("--select", multiple=True, metavar="RULES", help="Rules to run: codes, prefixes (RA2) or names.")
-@click.option("--extend-select", multiple=True, metavar="RULES", help="Rules to run in addition to --select.")
-@click.option("--ignore", multiple=True, metavar="RULES", help="Rules not to run.")
+@click.option("--exit-zero", is_flag=True,
+              help="Findings never fail the run (exit 0); inputs that cannot be read still exit 3.")
+@click.option("--select", multiple=True, metavar="RULES", shell_complete=_complete_rules,
+              help="Rules to run: codes, prefixes (RA2) or names.")
+@click.option("--extend-select", multiple=True, metavar="RULES", shell_complete=_complete_rules,
+              help="Rules to run in addition to --select.")
+@click.option("--ignore", multiple=True, metavar="RULES", shell_complete=_complete_rules, help="Rules not to run.")
+@click.option("--exclude", multiple=True, metavar="GLOBS",
+              help="Paths to leave out (gitignore-style globs), replacing the configured list.")
+@click.option("--extend-exclude", multiple=True, metavar="GLOBS", help="Paths to leave out, in addition.")
+@click.option("--respect-gitignore/--no-respect-gitignore", default=None,
+              help="Leave out what .gitignore files ignore in directory walks. [default: respect]")
+@click.option("--force-exclude/--no-force-exclude", default=None,
+              help="Apply the exclusions to files named on the command line too (pre-commit).")
 @click.option("--target-keras", metavar="VERSION", help="Keras version the model will be trained with (RA402).")
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
               help="Fail only on findings not recorded in this baseline file.")
 @click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path),
               help="Record this run's findings in a baseline file; they do not fail this run.")
-@click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the report.")
+@click.option("--statistics", is_flag=True,
+              help="Print, instead of the report on standard output, the number of findings per rule and "
+                   "of skipped and unreadable inputs (text or JSON).")
+@click.option("--quiet", "-q", is_flag=True, help="Print only findings and inputs that could not be read.")
+@click.option("--color", type=click.Choice(COLOR_CHOICES), default="auto", show_default=True,
+              help="Colour the text report: auto is on a terminal only, and never with NO_COLOR set; "
+                   "FORCE_COLOR turns it on in auto.")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
               help="Audit files in this many processes (0: one per CPU, or none when there are too "
                    "few files to pay for them); the report is the same.")
@@ -72,35 +110,49 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
                    "nothing (for pre-commit hooks).")
 @_config_options
 def check(paths: tuple[str, ...], formats: tuple[str, ...], outputs: tuple[str, ...], fail_on: str | None,
-          select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...],
-          target_keras: str | None, baseline: Path | None, write_baseline: Path | None, statistics: bool,
-          jobs: int, ignore_unknown: bool, config_file: Path | None, isolated: bool) -> None:
-    """Audit model files (.keras, .h5, model JSON, TF.js model.json) and directories."""
+          exit_zero: bool, select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...],
+          exclude: tuple[str, ...], extend_exclude: tuple[str, ...], respect_gitignore: bool | None,
+          force_exclude: bool | None, target_keras: str | None, baseline: Path | None,
+          write_baseline: Path | None, statistics: bool, quiet: bool, color: str, jobs: int,
+          ignore_unknown: bool, config_file: Path | None, isolated: bool) -> None:
+    """Audit model files (.keras, .h5, model JSON, TF.js model.json) and directories.
+
+    With no PATH, the current directory is audited. `-` reads a model config JSON from standard
+    input.
+    """
     from regaudit.engine import audit
     from regaudit.suppression import write_baseline as record
 
     if baseline and write_baseline:
         raise click.UsageError("--baseline and --write-baseline cannot be used together")
     destinations = _destinations(formats, outputs)
+    _check_statistics(statistics, destinations)
+    _check_output_folders([output for _, output in destinations if output is not None] + [write_baseline])
     command_line = {
         "fail-on": fail_on,
         "select": _split(select),
         "extend-select": _split(extend_select),
         "ignore": _split(ignore),
+        "exclude": _split(exclude, keep_empty=True),
+        "extend-exclude": _split(extend_exclude),
+        "respect-gitignore": respect_gitignore,
+        "force-exclude": force_exclude,
         "target-keras": target_keras,
         "baseline": str(baseline) if baseline else None,
     }
     settings, _ = _settings(command_line, config_file, isolated)
     if write_baseline:  # record everything the configuration reports, not what an old baseline hid
         settings = _without_baseline(settings)
-    result = audit(paths, settings, jobs=jobs, ignore_unknown=ignore_unknown,
-                   progress=_progress_bar if sys.stderr.isatty() else None)
+    show_progress = sys.stderr.isatty() and not quiet
+    result = audit(paths or (".",), settings, jobs=jobs, ignore_unknown=ignore_unknown,
+                   progress=_progress_bar if show_progress else None)
+    presentation = _Presentation(settings, quiet, exit_zero, not ignore_unknown, color, statistics)
     for format_, output in destinations:
-        _emit(output, lambda stream, f=format_: _render_check(result, f, settings, statistics, stream))
+        _emit(output, lambda stream, f=format_: _render_check(result, f, presentation, stream))
     if write_baseline:
         entries = record(write_baseline, result)
         click.echo(f"regaudit: wrote {entries} baseline entries to {write_baseline}", err=True)
-    gate = None if write_baseline else settings.fail_on
+    gate = None if (write_baseline or exit_zero) else settings.fail_on
     sys.exit(result.exit_code(gate, require_audit=not ignore_unknown))
 
 
@@ -117,6 +169,10 @@ def _destinations(formats: tuple[str, ...], outputs: tuple[str, ...]) -> list[tu
             files[name] = Path(target)
             if name not in requested:  # --output sarif=x.sarif asks for SARIF too
                 requested.append(name)
+        elif equals and re.fullmatch(r"[A-Za-z][\w-]*", name):
+            # `--output foo=x` names a format; a file whose name holds `=` can be given as ./foo=x.
+            raise click.UsageError(f"unknown report format {name!r}{_did_you_mean(name, FORMATS)}; "
+                                   f"choose from {', '.join(FORMATS)}")
         else:
             unkeyed.append(Path(output))
     # With no --format, standard output always gets the text report, as the README promises for
@@ -136,16 +192,93 @@ def _destinations(formats: tuple[str, ...], outputs: tuple[str, ...]) -> list[tu
     return [(format_, files.get(format_)) for format_ in requested]
 
 
+def _check_statistics(statistics: bool, destinations: list[tuple[str, Path | None]]) -> None:
+    """--statistics replaces the report on standard output, which must then be text or JSON."""
+    from regaudit.reporters.statistics import STATISTICS_FORMATS
+
+    if not statistics:
+        return
+    on_stdout = [format_ for format_, output in destinations if output is None]
+    if not on_stdout or on_stdout[0] not in STATISTICS_FORMATS:
+        shown = f"--format {on_stdout[0]}" if on_stdout else "no report on standard output"
+        raise click.UsageError(f"--statistics prints text or JSON on standard output, not with {shown}; "
+                               "write that report with --output FORMAT=FILE")
+
+
+def _check_output_folders(outputs: list[Path | None]) -> None:
+    """Reported before the audit runs, not after it has taken its time."""
+    for output in outputs:
+        if output is None:
+            continue
+        folder = output.parent
+        if not folder.is_dir():
+            raise click.UsageError(f"cannot write {output}: the directory {folder} does not exist")
+
+
+def _did_you_mean(word: str, choices) -> str:
+    import difflib  # only on this error path
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 PROGRESS_MIN_FILES = 10
+# The rate is known, and an estimate worth showing, only after this many files and seconds.
+ETA_MIN_FILES = 5
+ETA_MIN_SECONDS = 1.0
 
 
 def _progress_bar(items, total: int):
-    """A progress bar on standard error, for scans of many files on a terminal only."""
+    """A progress line on standard error, for scans of many files on a terminal only; no time
+    estimate until the rate is known, and the line is cleared when the audit ends."""
     if total < PROGRESS_MIN_FILES:
         yield from items
         return
-    with click.progressbar(items, length=total, label="Auditing", file=sys.stderr, show_pos=True) as bar:
-        yield from bar
+    import time
+
+    started = time.monotonic()
+    done = 0
+    try:
+        _draw_progress(done, total, None)
+        for item in items:
+            yield item
+            done += 1
+            elapsed = time.monotonic() - started
+            known = done >= ETA_MIN_FILES and elapsed >= ETA_MIN_SECONDS
+            _draw_progress(done, total, elapsed / done * (total - done) if known else None)
+    finally:
+        sys.stderr.write("\r\x1b[2K")
+        sys.stderr.flush()
+
+
+def _draw_progress(done: int, total: int, remaining: float | None) -> None:
+    width = 30
+    filled = width * done // total
+    eta = f"  {int(remaining) // 60}:{int(remaining) % 60:02d} left" if remaining is not None else ""
+    sys.stderr.write(f"\r\x1b[2KAuditing [{'#' * filled}{'-' * (width - filled)}] {done}/{total}{eta}")
+    sys.stderr.flush()
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("shell", type=click.Choice(("bash", "zsh", "fish")))
+def completion(shell: str) -> None:
+    """Print a shell completion script (options, rule codes and names).
+
+    \b
+    bash:  eval "$(regaudit completion bash)"       (in ~/.bashrc)
+    zsh:   eval "$(regaudit completion zsh)"        (in ~/.zshrc)
+    fish:  regaudit completion fish > ~/.config/fish/completions/regaudit.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    completer = get_completion_class(shell)
+    assert completer is not None
+    script = completer(cli, {}, PROG_NAME, COMPLETE_VAR).source()
+    sys.stdout.write(script if script.endswith("\n") else script + "\n")
+
+
+PROG_NAME = "regaudit"
+COMPLETE_VAR = "_REGAUDIT_COMPLETE"
 
 
 @cli.command(context_settings=CONTEXT)
@@ -160,7 +293,7 @@ def rules(format_: str) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("rule")
+@click.argument("rule", shell_complete=_complete_rules)
 @click.option("--format", "format_", type=click.Choice(("text", "json")), default="text", show_default=True)
 def rule(rule: str, format_: str) -> None:
     """Explain RULE (a code such as RA202, or a name such as double-weight-decay)."""
@@ -171,7 +304,8 @@ def rule(rule: str, format_: str) -> None:
     found = catalog.get(rule)
     if found is None:
         retired = catalog.retired.get(rule.upper())
-        reason = f"{rule.upper()} was retired: {retired}" if retired else f"no rule {rule!r} (see `regaudit rules`)"
+        reason = (f"{rule.upper()} was retired: {retired}" if retired
+                  else f"no rule {rule!r}{catalog.did_you_mean(rule)} (see `regaudit rules`)")
         raise click.UsageError(reason)
     render.rule_doc(found, format_, sys.stdout)
 
@@ -202,22 +336,49 @@ def _without_baseline(settings):
     return settings._replace(baseline=None)
 
 
-def _render_check(result, format_: str, settings, statistics: bool, stream: TextIO) -> None:
+class _Presentation(NamedTuple):
+    """How the reports of one `check` run are presented; resolved once from the options."""
+
+    settings: Any
+    quiet: bool
+    exit_zero: bool
+    require_audit: bool
+    color: str  # auto, always or never
+    statistics: bool
+
+
+def _render_check(result, format_: str, presentation: _Presentation, stream: TextIO) -> None:
     from regaudit.catalog import load_catalog
     from regaudit.reporters import ReportContext, render
 
+    on_stdout = stream is sys.stdout
     context = ReportContext(
         catalog=load_catalog(),
-        color=format_ == "text" and stream is sys.stdout and _wants_color(stream),
-        fail_on=settings.fail_on,
+        color=format_ in ("text", "concise") and on_stdout and _wants_color(stream, presentation.color),
+        fail_on=presentation.settings.fail_on,
         root=Path.cwd(),
+        width=_text_width(stream),
+        quiet=presentation.quiet,
+        exit_zero=presentation.exit_zero,
+        require_audit=presentation.require_audit,
     )
-    if statistics:
+    if presentation.statistics and on_stdout:
         from regaudit.reporters import statistics as per_rule
 
         per_rule.render(result, context, stream, as_json=format_ == "json")
     else:
         render(format_, result, context, stream)
+
+
+def _text_width(stream: object) -> int:
+    """The terminal's width (COLUMNS, else what the terminal says) on a TTY; 100 otherwise."""
+    import shutil
+
+    from regaudit.reporters import DEFAULT_WIDTH
+
+    if not getattr(stream, "isatty", lambda: False)():
+        return DEFAULT_WIDTH
+    return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
 
 
 def _emit(output: Path | None, write: Callable[[TextIO], None]) -> None:
@@ -229,9 +390,16 @@ def _emit(output: Path | None, write: Callable[[TextIO], None]) -> None:
     _write_whole(output, buffer.getvalue())
 
 
-def _wants_color(stream: object) -> bool:
-    # https://no-color.org: any non-empty NO_COLOR turns colour off.
-    return bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
+def _wants_color(stream: object, choice: str = "auto") -> bool:
+    """--color always/never wins; in auto, NO_COLOR (https://no-color.org) turns colour off,
+    FORCE_COLOR (https://force-color.org) turns it on, and otherwise a terminal decides."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return bool(getattr(stream, "isatty", lambda: False)())
 
 
 def _write_whole(path: Path, text: str) -> None:
@@ -365,7 +533,7 @@ def _render_diff(result, format_: str, stream: TextIO) -> None:
 
 def main() -> None:
     try:
-        cli.main(standalone_mode=False)
+        cli.main(prog_name=PROG_NAME, complete_var=COMPLETE_VAR, standalone_mode=False)
     except click.exceptions.Exit as exit_:
         sys.exit(exit_.exit_code)
     except click.ClickException as error:

@@ -16,6 +16,8 @@ from regaudit.outcomes import Severity
 from regaudit.tree import EMPTY
 
 FAIL_ON_CHOICES = ("error", "warning", "info", "never")
+# Folders that never hold a project's models; `exclude` replaces this list, `extend-exclude` adds.
+DEFAULT_EXCLUDE = (".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "node_modules", "site-packages")
 CONFIG_FILES = (".regaudit.toml", "regaudit.toml", "pyproject.toml")
 DEFAULT = "default"
 COMMAND_LINE = "command line"
@@ -64,6 +66,10 @@ class Settings(NamedTuple):
     baseline: Path | None = None
     require: tuple[Requirement, ...] = ()
     disallow: tuple[Prohibition, ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    respect_gitignore: bool = True
+    force_exclude: bool = False
     # Where each value came from (key as written in files -> "default", a file path or "command line").
     sources: Mapping[str, str] = EMPTY
     # The configuration file's folder: per-file-ignores globs are also matched relative to it.
@@ -89,6 +95,10 @@ HELP = {
     "baseline": "baseline file: only findings not recorded in it fail the run",
     "require": "RA501 policy: [[require]] tables",
     "disallow": "RA502 policy: [[disallow]] tables",
+    "exclude": "gitignore-style globs of paths to leave out (replaces the default list)",
+    "extend_exclude": "globs of paths to leave out, in addition to `exclude`",
+    "respect_gitignore": "leave out what .gitignore files ignore, in directory walks",
+    "force_exclude": "apply the exclusions to files named on the command line too",
 }
 
 
@@ -143,7 +153,10 @@ def _selectors(value: Any, known_code: Selectors, base: Path | None = None) -> t
     items = _strings(value, "a list of rule codes, prefixes or names")
     for item in items:
         if not known_code(item):
-            raise ConfigError(f"{item!r} is not a rule code, prefix or name (see `regaudit rules`)")
+            from regaudit.catalog import load_catalog  # only on this error path
+
+            hint = load_catalog().did_you_mean(item)
+            raise ConfigError(f"{item!r} is not a rule code, prefix or name{hint} (see `regaudit rules`)")
     return items
 
 
@@ -201,6 +214,18 @@ def _prohibitions(value: Any, known_code: Selectors | None = None, base: Path | 
     return tuple(_policy_table(Prohibition, entry, index) for index, entry in enumerate(_tables(value)))
 
 
+def _globs(value: Any, known_code: Selectors | None = None, base: Path | None = None) -> tuple[str, ...]:
+    if isinstance(value, list) and not value:
+        return ()
+    return _strings(value, "a list of gitignore-style globs")
+
+
+def _flag(value: Any, known_code: Selectors | None = None, base: Path | None = None) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"must be true or false, not {value!r}")
+    return value
+
+
 _PARSERS: dict[str, Callable[[Any, Selectors, Path | None], Any]] = {
     "select": _selectors,
     "extend_select": _selectors,
@@ -217,6 +242,10 @@ _PARSERS: dict[str, Callable[[Any, Selectors, Path | None], Any]] = {
     "baseline": _path,
     "require": _requirements,
     "disallow": _prohibitions,
+    "exclude": _globs,
+    "extend_exclude": _globs,
+    "respect_gitignore": _flag,
+    "force_exclude": _flag,
 }
 
 # Keys of the policy tables, as written, and how each is read.

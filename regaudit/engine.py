@@ -18,7 +18,8 @@ from typing import Callable, Iterable, Iterator
 from regaudit.catalog import Catalog, load_catalog
 from regaudit.checks import Check, Hit, RuleContext, all_checks
 from regaudit.config import Settings
-from regaudit.loaders import Candidate, discover, load, should_report
+from regaudit.exclusion import path_filter
+from regaudit.loaders import STDIN, Candidate, discover, load, should_report
 from regaudit.loaders.problems import ArtifactProblem, OverLimits
 from regaudit.outcomes import ArtifactResult, AuditResult, Diagnostic, Finding, Status
 from regaudit.selection import RuleSelection
@@ -48,7 +49,10 @@ def audit(
         paths = [paths]
     settings = settings or Settings()
     catalog = load_catalog()
-    candidates = list(discover(paths, ignore_unknown=ignore_unknown))
+    exclude = path_filter(settings).excluded
+    candidates = list(discover(paths, ignore_unknown=ignore_unknown, exclude=exclude, force_exclude=settings.force_exclude))
+    if any(candidate.display == STDIN for candidate in candidates):
+        jobs = 1  # standard input can be read by this process only
     examined = _examine_all(candidates, settings, catalog, jobs)
     if progress is not None:
         examined = progress(examined, len(candidates))
@@ -61,6 +65,7 @@ def audit(
                 result.artifacts.append(artifact)
                 kept()
     result.configuration = suppressions.findings()
+    result.fail_on = settings.fail_on
     return result
 
 

@@ -84,11 +84,16 @@ class ArtifactResult(_SeverityCounts):
         self.suppressed = 0  # findings hidden by per-file/per-layer ignores or the baseline
 
 
+_CONFIGURED = object()  # exit_code()'s default: the fail-on of the run's configuration
+
+
 class AuditResult(_SeverityCounts):
     def __init__(self) -> None:
         self.artifacts: list[ArtifactResult] = []
         # Findings about the run's own configuration: unused suppressions, stale baseline entries.
         self.configuration: list[Finding] = []
+        # The configured gate (`fail-on`), set by the audit; None is "never".
+        self.fail_on: Severity | None = Severity.ERROR
 
     @property
     def findings(self) -> Iterable[Finding]:
@@ -99,14 +104,33 @@ class AuditResult(_SeverityCounts):
     def with_status(self, status: Status) -> list[ArtifactResult]:
         return [artifact for artifact in self.artifacts if artifact.status is status]
 
-    def exit_code(self, fail_on: Severity | None, *, require_audit: bool = True) -> ExitCode:
-        """3 wins over 1: a gate whose inputs were not all read must never look like a pass.
+    def exit_code(self, fail_on: "Severity | str | None" = _CONFIGURED, *, require_audit: bool = True) -> ExitCode:  # type: ignore[assignment]
+        """The exit code `regaudit check` gives for this result.
 
-        `require_audit=False` (for --ignore-unknown) lets a run that audited nothing pass, as a
-        pre-commit hook must when a commit touches no model.
+        `fail_on` is a Severity, its name (`"error"`, `"warning"`, `"info"`), `"never"` or None
+        (no finding fails the run); by default the configured `fail-on`. 3 wins over 1: a gate
+        whose inputs were not all read must never look like a pass. `require_audit=False` (for
+        --ignore-unknown) lets a run that audited nothing pass, as a pre-commit hook must when
+        a commit touches no model. Raises ValueError for any other `fail_on`.
         """
+        gate = self.fail_on if fail_on is _CONFIGURED else _gate(fail_on)
         if self.with_status(Status.ERROR) or (require_audit and not self.with_status(Status.OK)):
             return ExitCode.UNREADABLE
-        if fail_on is not None and any(f.severity.rank >= fail_on.rank for f in self.findings):
+        if self.failing(gate):
             return ExitCode.FINDINGS
         return ExitCode.OK
+
+    def failing(self, gate: Severity | None) -> int:
+        """How many findings are at or above the gate."""
+        if gate is None:
+            return 0
+        return sum(1 for finding in self.findings if finding.severity.rank >= gate.rank)
+
+
+def _gate(fail_on: "Severity | str | None") -> Severity | None:
+    if fail_on is None or fail_on == "never":
+        return None
+    try:
+        return Severity(fail_on)
+    except ValueError:
+        raise ValueError(f"fail_on must be error, warning, info, never or None, not {fail_on!r}") from None

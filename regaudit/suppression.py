@@ -32,8 +32,11 @@ class Stale(NamedTuple):
 
 
 class _Entry:
-    def __init__(self, key: str, pattern: str, selectors: tuple[str, ...], codes: frozenset[str]) -> None:
+    def __init__(self, key: str, pattern: str, selectors: tuple[str, ...], codes: frozenset[str],
+                 diagnostics: tuple[str, ...] = ()) -> None:
         self.key, self.pattern, self.selectors, self.codes = key, pattern, selectors, codes
+        # Selectors that name only RA9xx diagnostics about inputs, which no ignore can silence.
+        self.diagnostics = diagnostics
         self.in_scope = False  # matched an audited artifact (per-file) or ran at all (per-layer)
         self.used = False
 
@@ -45,9 +48,13 @@ class Ignores:
     """per-file-ignores and per-layer-ignores, with a record of which entries did anything."""
 
     def __init__(self, settings: Settings, catalog: Catalog) -> None:
+        def diagnostics_only(selector: str) -> bool:
+            return all(catalog.rule(code).is_diagnostic for code in catalog.codes_for(selector))
+
         def entries(key: str, table: dict) -> list[_Entry]:
             return [
-                _Entry(key, pattern, selectors, frozenset(c for s in selectors for c in catalog.codes_for(s)))
+                _Entry(key, pattern, selectors, frozenset(c for s in selectors for c in catalog.codes_for(s)),
+                       tuple(s for s in selectors if diagnostics_only(s)))
                 for pattern, selectors in table.items()
             ]
 
@@ -73,11 +80,23 @@ class Ignores:
         return kept
 
     def stale(self) -> list[Stale]:
-        return [
-            Stale(UNUSED_SUPPRESSION, entry.key, f"{entry.describe()} suppressed nothing; remove it")
-            for entry in self._per_file + self._per_layer
-            if entry.in_scope and not entry.used
-        ]
+        """Entries that did nothing, and entries naming diagnostics (RA9xx), which are never
+        silenced: an input regaudit cannot audit must not pass as clean. Such a file is left
+        out of the run with `extend-exclude`, as ruff leaves out files it must not lint."""
+        found = []
+        for entry in self._per_file + self._per_layer:
+            if not entry.in_scope:
+                continue
+            if entry.diagnostics:
+                named = ", ".join(entry.diagnostics)
+                found.append(Stale(
+                    UNUSED_SUPPRESSION, entry.key,
+                    f"{entry.describe()} cannot suppress {named}: a diagnostic about an input is never "
+                    f'silenced; leave the file out with extend-exclude = ["{entry.pattern}"] instead',
+                ))
+            elif not entry.used:
+                found.append(Stale(UNUSED_SUPPRESSION, entry.key, f"{entry.describe()} suppressed nothing; remove it"))
+        return found
 
 
 class Baseline:

@@ -65,6 +65,19 @@ class Regularizer(NamedTuple):
         }
 
 
+def path_segment(name: str) -> str:
+    """A layer name as one segment of a layer path: `/` inside a name is written `%2F` (and `%`
+    itself `%25`), so that Caffe-ported names such as `conv1/7x7_s2` do not read as nesting.
+    This form is what every report shows and what per-layer-ignores globs match."""
+    return name.replace("%", "%25").replace("/", "%2F")
+
+
+def join_path(parent: str, name: str) -> str:
+    """The path of the layer `name` inside the layer at `parent` ("" for the root model)."""
+    segment = path_segment(name)
+    return f"{parent}/{segment}" if parent else segment
+
+
 class Layer:
     """A layer (or nested model, wrapper, RNN cell) at one place in the model.
 
@@ -92,7 +105,7 @@ class Layer:
     ) -> None:
         self.name = name
         self.class_name = class_name
-        self.path = path  # layer names joined with "/" below the root model; "" for the root itself
+        self.path = path  # path_segment()s joined with "/" below the root model; "" for the root itself
         self.trainable = trainable  # the layer's own flag, as saved
         self.config = config
         self.module = module

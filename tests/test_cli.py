@@ -125,9 +125,9 @@ def test_text_report_lists_regularizers_coverage_findings_and_a_summary(broken, 
     text = run_cli("check", str(broken), str(clean)).stdout
     assert "d      Dense  kernel  my_fn()      function" in text
     assert "1 of 1 weight-bearing layers carry a weight regularizer" in text
-    assert "RA303 error   d kernel_regularizer" in text
+    assert "RA303 error   function-regularizer  d kernel_regularizer" in text
     assert "L2(l2=0.001)" in text
-    assert text.rstrip().endswith("2 artifacts (2 audited); 1 finding (1 error)")
+    assert text.endswith("2 artifacts (2 audited); 1 finding (1 error)\nfailed: 1 finding at or above error\n")
     assert "\x1b[" not in text  # not a terminal: no colour
 
 

@@ -56,6 +56,11 @@ GOOD = [
     ({"require": [{"layers": ["Conv2D"], "min": 1e-5}]}, "require", (Requirement(layers=("Conv2D",), min=1e-5),)),
     ({"disallow": [{"origins": ["lambda"], "slots": ["bias"]}]}, "disallow",
      (Prohibition(origins=("lambda",), slots=("bias",)),)),
+    ({"exclude": ["fixtures/broken/", "*.weights.h5"]}, "exclude", ("fixtures/broken/", "*.weights.h5")),
+    ({"exclude": []}, "exclude", ()),
+    ({"extend-exclude": "legacy/"}, "extend_exclude", ("legacy/",)),
+    ({"respect-gitignore": False}, "respect_gitignore", False),
+    ({"force-exclude": True}, "force_exclude", True),
 ]
 
 
@@ -94,6 +99,10 @@ BAD = [
     ({"require": [{"layers": ["Dense"], "max": 0}]}, "entry 1: max: must be a positive number"),
     ({"disallow": [{}]}, "say what to disallow"),
     ({"disallow": [{"origins": ["homemade"]}]}, "'homemade' is not an origin"),
+    ({"select": ["RA2O2"]}, "'RA2O2' is not a rule code, prefix or name (did you mean 'RA202'?)"),
+    ({"ignore": ["noop-regulariser"]}, "(did you mean 'noop-regularizer'?)"),
+    ({"exclude": [""]}, "exclude: must be a list of gitignore-style globs"),
+    ({"respect-gitignore": "yes"}, "respect-gitignore: must be true or false"),
 ]
 
 
@@ -271,10 +280,20 @@ def test_baseline_from_configuration_and_bad_baseline_files(project):
 
 def test_statistics_counts_findings_per_rule(project):
     write_model(project / "models" / "b.json", [dense("x", kernel_initializer={}, kernel_regularizer="fn_b")])
+    (project / "models" / "w.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 8)  # a truncated HDF5 file
     text = run_cli("check", "--statistics", "--select", "RA303", "models").stdout
-    assert text == "    2  RA303  error    function-regularizer\n"
+    assert text == ("    2  RA303  error       function-regularizer\n"
+                    "    1  RA903  unreadable  corrupt-artifact\n"
+                    "failed: 1 input could not be read; 2 findings at or above error\n")
     as_json = json.loads(run_cli("check", "--statistics", "--format", "json", "--select", "RA303", "models").stdout)
-    assert as_json == [{"rule": "RA303", "name": "function-regularizer", "severity": "error", "count": 2}]
+    assert as_json == {
+        "findings": [{"rule": "RA303", "name": "function-regularizer", "severity": "error", "count": 2}],
+        "inputs": [{"code": "RA903", "name": "corrupt-artifact", "status": "unreadable", "count": 1}],
+        "failed": ["1 input could not be read", "2 findings at or above error"],
+    }
+    for machine in ("sarif", "html", "junit", "github", "markdown"):
+        refused = run_cli("check", "--statistics", "--format", machine, "models")
+        assert refused.returncode == 2 and "--statistics prints text or JSON" in refused.stderr
 
 
 def test_rules_lists_the_catalog_and_rule_explains_one():

@@ -9,6 +9,7 @@ decode embedded bytecode.
 
 import os
 import stat
+import sys
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, NamedTuple
 
@@ -24,7 +25,6 @@ from regaudit.loaders.problems import (
 from regaudit.loaders.sniff import MODEL_EXTENSIONS, Content, claimed_content, sniff
 from regaudit.tree import ModelTree
 
-_SKIPPED_DIRECTORIES = frozenset({"__pycache__", "node_modules"})
 
 
 class Candidate(NamedTuple):
@@ -37,17 +37,31 @@ class Candidate(NamedTuple):
         return self.path.suffix.lower() in MODEL_EXTENSIONS
 
 
-def discover(paths: Iterable[str], *, ignore_unknown: bool = False) -> Iterator[Candidate]:
+# `-` on the command line: a model config JSON read from standard input.
+STDIN = "-"
+# Whether a path (a file, or a directory when the flag is true) is left out of the run.
+Exclude = Callable[[Path, bool], bool]
+
+
+def discover(
+    paths: Iterable[str], *, ignore_unknown: bool = False, exclude: Exclude | None = None, force_exclude: bool = False
+) -> Iterator[Candidate]:
     """Candidates in the order given; directories are walked in sorted order, each file once.
 
     With `ignore_unknown`, named files are treated like files found in a directory walk: those
     that are not Keras models are passed over (for a pre-commit hook, which names every `.json`).
+    `exclude` prunes directory walks; named paths are passed over only with `force_exclude`.
     """
     seen: set[str] = set()
     for given in paths:
         path = Path(given)
+        if given == STDIN:
+            yield Candidate(path, STDIN, explicit=True)
+            continue
+        if force_exclude and exclude is not None and exclude(path, path.is_dir()):
+            continue
         if path.is_dir() and not _is_artifact_directory(path):
-            found = _walk(path, given)
+            found = _walk(path, given, exclude)
         else:
             found = iter([Candidate(path, given, explicit=not ignore_unknown)])
         walked_any = False
@@ -63,6 +77,10 @@ def discover(paths: Iterable[str], *, ignore_unknown: bool = False) -> Iterator[
 
 def load(candidate: Candidate) -> ModelTree:
     path = candidate.path
+    if candidate.display == STDIN and candidate.explicit:
+        from regaudit.loaders.json_file import load_json_stream
+
+        return load_json_stream(sys.stdin.buffer, "standard input")
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
@@ -169,10 +187,13 @@ def _is_saved_model(path: Path) -> bool:
     return (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file()
 
 
-def _walk(root: Path, display_root: str) -> Iterator[Candidate]:
+def _walk(root: Path, display_root: str, exclude: Exclude | None = None) -> Iterator[Candidate]:
     for directory, subdirectories, files in os.walk(root):
         here = Path(directory)
         subdirectories.sort()
+        if exclude is not None:
+            subdirectories[:] = [name for name in subdirectories if not exclude(here / name, True)]
+            files = [name for name in files if not exclude(here / name, False)]
         artifacts = [name for name in subdirectories if _is_artifact_directory(here / name)]
         for name in artifacts:
             yield _found(here / name, root, display_root)
@@ -189,7 +210,8 @@ def _walk(root: Path, display_root: str) -> Iterator[Candidate]:
 
 
 def _skipped_directory(path: Path) -> bool:
-    return path.name.startswith(".") or path.name in _SKIPPED_DIRECTORIES or (path / "pyvenv.cfg").is_file()
+    # Caches and package folders (__pycache__, node_modules) are in the default `exclude` list.
+    return path.name.startswith(".") or (path / "pyvenv.cfg").is_file()
 
 
 def _worth_reading(path: Path) -> bool:

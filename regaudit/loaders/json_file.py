@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from regaudit.loaders.keras_config import build_tree, is_serialized_object, model_from_layer_list, optimizer_from
 from regaudit.loaders.limits import MAX_CONFIG_BYTES, check_declared_size, parse_json, read_bounded
@@ -14,8 +14,12 @@ from regaudit.tree import ModelTree
 def load_json(path: Path) -> ModelTree:
     check_declared_size(path.stat().st_size, MAX_CONFIG_BYTES, path.name)
     with open(path, "rb") as stream:
-        document = parse_json(read_bounded(stream, MAX_CONFIG_BYTES, path.name), path.name)
-    return tree_from_document(document)
+        return load_json_stream(stream, path.name)
+
+
+def load_json_stream(stream: IO[bytes], what: str) -> ModelTree:
+    """A model config JSON from an open stream (a file, or standard input for `-`)."""
+    return tree_from_document(parse_json(read_bounded(stream, MAX_CONFIG_BYTES, what), what))
 
 
 def tree_from_document(document: Any) -> ModelTree:

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Mapping
 from regaudit.loaders import regularizers
 from regaudit.loaders.limits import MAX_NESTING
 from regaudit.loaders.problems import Corrupt, NoArchitecture, NotAModel, OverLimits
-from regaudit.tree import Layer, LayerKind, ModelTree, Optimizer
+from regaudit.tree import Layer, LayerKind, ModelTree, Optimizer, join_path
 
 _STRUCTURAL_KEYS = frozenset({"layers", "layer", "backward_layer", "cell", "cells"})
 
@@ -316,9 +316,7 @@ def _config_of(entry: dict) -> Mapping[str, Any]:
 
 
 def _join(parent: Layer | None, name: str) -> str:
-    if parent is None:
-        return ""
-    return f"{parent.path}/{name}" if parent.path else name
+    return "" if parent is None else join_path(parent.path, name)
 
 
 def _snake_case(name: str) -> str:

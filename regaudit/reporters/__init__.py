@@ -16,9 +16,11 @@ if TYPE_CHECKING:
     from regaudit.diff import DiffResult
 
 # Every format `--format` accepts, in the order the help lists them.
-FORMATS = ("text", "json", "html", "sarif", "junit", "github", "markdown")
+FORMATS = ("text", "concise", "json", "html", "sarif", "junit", "github", "markdown")
 # The formats of `regaudit diff`, rendered by the diff_<format> module beside each format's reporter.
 DIFF_FORMATS = ("text", "json", "markdown", "github")
+# Width of the text report when standard output is not a terminal.
+DEFAULT_WIDTH = 100
 
 
 class ReportContext(NamedTuple):
@@ -26,6 +28,10 @@ class ReportContext(NamedTuple):
     color: bool = False  # ANSI colour, for a terminal
     fail_on: Severity | None = Severity.ERROR  # the run's gate: JUnit failures follow it
     root: Path = Path(".")  # artifact paths are shown relative to this folder where they can be
+    width: int = DEFAULT_WIDTH  # columns of the text report: the terminal's, or DEFAULT_WIDTH
+    quiet: bool = False  # --quiet: only findings and unreadable inputs, one line each
+    exit_zero: bool = False  # --exit-zero: findings never fail the run
+    require_audit: bool = True  # False with --ignore-unknown: a run that audits nothing passes
 
 
 def render(format: str, result: AuditResult, context: ReportContext, stream: TextIO) -> None:

@@ -2,6 +2,8 @@
 finding counts, artifact status words, and the order in which a layer's regularized slots are
 listed."""
 
+from typing import Any
+
 from regaudit.outcomes import AuditResult, Severity, Status
 from regaudit.tree import Regularizer
 
@@ -42,3 +44,25 @@ def slot_rank(regularizer: Regularizer) -> tuple[int, str]:
     if regularizer.slot in _SLOT_ORDER:
         return (_SLOT_ORDER.index(regularizer.slot), "")
     return (len(_SLOT_ORDER), regularizer.slot)
+
+
+def failure_reasons(result: AuditResult, context: Any) -> list[str]:
+    """Why the run fails (empty when it passes), in the words of its last line:
+    `1 input could not be read`, `2 findings at or above error`."""
+    reasons = []
+    unreadable = len(result.with_status(Status.ERROR))
+    if unreadable:
+        reasons.append(f"{plural(unreadable, 'input')} could not be read")
+    elif context.require_audit and not result.with_status(Status.OK):
+        reasons.append("nothing was audited")
+    gate = None if context.exit_zero else context.fail_on
+    failing = result.failing(gate)
+    if failing and gate is not None:
+        reasons.append(f"{plural(failing, 'finding')} at or above {gate.value}")
+    return reasons
+
+
+def verdict_line(result: AuditResult, context: Any) -> str | None:
+    """`failed: 2 findings at or above error`, or None when the run passes."""
+    reasons = failure_reasons(result, context)
+    return "failed: " + "; ".join(reasons) if reasons else None

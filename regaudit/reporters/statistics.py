@@ -1,4 +1,10 @@
-"""`--statistics`: how many findings each rule produced, most frequent first."""
+"""`--statistics`: how many findings each rule produced (most frequent first), how many inputs
+were skipped or unreadable and why (per diagnostic code), and why the run fails.
+
+Text, or JSON (`--format json --statistics`):
+`{"findings": [{rule, name, severity, count}], "inputs": [{code, name, status, count}],
+"failed": ["1 input could not be read"]}`.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +12,43 @@ import json
 from collections import Counter
 from typing import Any, TextIO
 
-from regaudit.outcomes import AuditResult
+from regaudit.outcomes import AuditResult, Status
+from regaudit.reporters._summary import STATUS_WORDS, failure_reasons, verdict_line
+
+# The formats --statistics can be printed in; any other is a usage error, never silently ignored.
+STATISTICS_FORMATS = ("text", "concise", "json")
 
 
 def render(result: AuditResult, context: Any, stream: TextIO, as_json: bool = False) -> None:
-    counts = Counter((finding.rule, finding.name, finding.severity.value) for finding in result.findings)
-    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0][0]))
+    findings = Counter((finding.rule, finding.name, finding.severity.value) for finding in result.findings)
+    inputs = Counter(
+        (artifact.error.code, _name(context, artifact.error.code), STATUS_WORDS[artifact.status])
+        for artifact in result.artifacts
+        if artifact.error is not None and artifact.status is not Status.OK
+    )
+    finding_rows = sorted(findings.items(), key=lambda item: (-item[1], item[0][0]))
+    input_rows = sorted(inputs.items(), key=lambda item: (-item[1], item[0][0]))
     if as_json:
-        document = [{"rule": rule, "name": name, "severity": severity, "count": count}
-                    for (rule, name, severity), count in rows]
+        document = {
+            "findings": [{"rule": rule, "name": name, "severity": severity, "count": count}
+                         for (rule, name, severity), count in finding_rows],
+            "inputs": [{"code": code, "name": name, "status": status, "count": count}
+                       for (code, name, status), count in input_rows],
+            "failed": failure_reasons(result, context),
+        }
         stream.write(json.dumps(document, indent=2) + "\n")
         return
-    if not rows:
+    if not finding_rows:
         stream.write("no findings\n")
-    for (rule, name, severity), count in rows:
-        stream.write(f"{count:>5}  {rule}  {severity:<7}  {name}\n")
+    for (rule, name, severity), count in finding_rows:
+        stream.write(f"{count:>5}  {rule}  {severity:<10}  {name}\n")
+    for (code, name, status), count in input_rows:
+        stream.write(f"{count:>5}  {code}  {status:<10}  {name}\n")
+    verdict = verdict_line(result, context)
+    if verdict:
+        stream.write(verdict + "\n")
+
+
+def _name(context: Any, code: str) -> str:
+    described = context.catalog.get(code)
+    return described.name if described is not None else ""

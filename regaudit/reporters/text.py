@@ -1,124 +1,193 @@
-"""The default human report: per artifact, the regularized layers, coverage, findings, a summary."""
+"""The default human report: per artifact, the regularized layers, coverage, findings, a summary,
+and a last line that says why the run failed.
+
+The report fits `context.width` columns (the terminal's on a TTY, 100 otherwise). Nothing is
+cut to fit: a cell too long for its column wraps onto the next lines, so a regularizer's factors
+are always shown whole. Findings with the same rule, severity and message on several layers are
+shown once, with every place they occur. With `context.quiet`, only the findings and the inputs
+that could not be read are printed, one line each, as in the concise format.
+"""
 
 from __future__ import annotations
 
+import re
 import textwrap
+from collections import defaultdict
 from typing import Any, TextIO
 
 from regaudit.describe import regularizer_label
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
 from regaudit.reporters._paths import place
-from regaudit.reporters._summary import NOTHING_AUDITED, STATUS_WORDS, counts, slot_rank, summary_parts
+from regaudit.reporters._summary import NOTHING_AUDITED, STATUS_WORDS, counts, slot_rank, summary_parts, verdict_line
 from regaudit.tree import ModelTree
 
-WIDTH = 80
 INDENT = "  "
+MESSAGE_INDENT = INDENT * 4
 _COLUMNS = ("layer", "class", "slot", "regularizer", "origin")
 _GAP = "  "
-# When a table is too wide for 80 columns the class column gives way first (down to
-# _CLASS_WIDTH), then the widest of layer and regularizer, down to _MIN_WIDTH.
+# When a table is too wide, the class column gives way first (down to _CLASS_WIDTH), then the
+# widest of layer and regularizer, down to _MIN_WIDTH; cells longer than their column wrap.
 _CLASS_WIDTH = 16
 _SHRINKABLE = (0, 3)
 _MIN_WIDTH = 10
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _SEVERITY_STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _STATUS_STYLE = {Status.OK: "green", Status.SKIPPED: "yellow", Status.ERROR: "red"}
 
 
 def render(result: AuditResult, context: Any, stream: TextIO) -> None:
-    paint = _Painter(context.color)
+    if context.quiet:
+        from regaudit.reporters import concise
+
+        concise.render(result, context, stream)
+        return
+    report = _Report(context)
     for artifact in result.artifacts:
-        stream.write("\n".join(_artifact_lines(artifact, paint)) + "\n\n")
+        stream.write("\n".join(report.artifact(artifact)) + "\n\n")
     if result.configuration:
-        lines = [paint("configuration", "bold")]
-        for finding in result.configuration:
-            lines += _finding_lines(finding, paint)
+        lines = [report.paint("configuration", "bold")]
+        for finding, places in _grouped(result.configuration):
+            lines += report.finding(finding, places)
         stream.write("\n".join(lines) + "\n\n")
-    stream.write(_overall_summary(result, paint) + "\n")
+    stream.write(report.summary(result) + "\n")
 
 
-def _artifact_lines(artifact: ArtifactResult, paint: _Painter) -> list[str]:
-    lines = [_heading(artifact, paint)]
-    if artifact.error is not None:
-        lines += _wrapped(f"{artifact.error.code} {artifact.error.message}", INDENT)
+class _Report:
+    def __init__(self, context: Any) -> None:
+        self.width = max(context.width, 40)
+        self.paint = _Painter(context.color)
+        self.context = context
+
+    def artifact(self, artifact: ArtifactResult) -> list[str]:
+        lines = [self.heading(artifact)]
+        if artifact.error is not None:
+            return lines + self.wrapped(f"{artifact.error.code} {artifact.error.message}", INDENT)
+        assert artifact.tree is not None
+        lines += self.regularizer_table(artifact.tree)
+        coverage = artifact.tree.coverage()
+        lines.append(
+            f"{INDENT}{coverage.covered} of {coverage.weight_bearing} weight-bearing layers carry a weight regularizer"
+        )
+        for finding, places in _grouped(artifact.findings):
+            lines += self.finding(finding, places)
+        tally = counts(artifact.severity_counts())
+        if artifact.suppressed:
+            tally += f"; {artifact.suppressed} suppressed by configuration or baseline"
+        lines.append(INDENT + tally)
         return lines
-    assert artifact.tree is not None
-    lines += _regularizer_table(artifact.tree, paint)
-    coverage = artifact.tree.coverage()
-    lines.append(
-        f"{INDENT}{coverage.covered} of {coverage.weight_bearing} weight-bearing layers carry a weight regularizer"
-    )
-    for finding in artifact.findings:
-        lines += _finding_lines(finding, paint)
-    tally = counts(artifact.severity_counts())
-    if artifact.suppressed:
-        tally += f"; {artifact.suppressed} suppressed by configuration or baseline"
-    lines.append(INDENT + tally)
+
+    def heading(self, artifact: ArtifactResult) -> str:
+        details = [artifact.format or ""]
+        if artifact.keras_version:
+            version = artifact.keras_version
+            details.append(f"Keras {version}" if version[:1].isdigit() else version)  # "tfjs-layers 4.22.0"
+        status = ""
+        if artifact.status is not Status.OK:
+            status = " " + self.paint(STATUS_WORDS[artifact.status], _STATUS_STYLE[artifact.status])
+        described = f"  ({', '.join(d for d in details if d)})" if artifact.format else ""
+        return self.paint(artifact.path, "bold") + described + status
+
+    def regularizer_table(self, tree: ModelTree) -> list[str]:
+        rows = [
+            (layer.path, layer.class_name, regularizer.slot, regularizer_label(regularizer), regularizer.origin.value)
+            for layer in tree.layers()
+            for regularizer in sorted(layer.regularizers, key=slot_rank)
+        ]
+        if not rows:
+            return [f"{INDENT}no regularizers"]
+        widths = self.column_widths(rows)
+        header = INDENT + _GAP.join(name.upper().ljust(width) for name, width in zip(_COLUMNS, widths)).rstrip()
+        lines = [self.paint(header, "dim")]
+        for row in rows:
+            lines += _table_row(row, widths)
+        return lines
+
+    def column_widths(self, rows: list[tuple[str, ...]]) -> list[int]:
+        widths = [max(len(header), *(len(row[i]) for row in rows)) for i, header in enumerate(_COLUMNS)]
+        budget = self.width - len(INDENT) - len(_GAP) * (len(_COLUMNS) - 1)
+        widths[1] = max(len(_COLUMNS[1]), min(widths[1], _CLASS_WIDTH, widths[1] - (sum(widths) - budget)))
+        while sum(widths) > budget:
+            widest = max(_SHRINKABLE, key=lambda index: widths[index])
+            if widths[widest] <= _MIN_WIDTH:
+                break
+            widths[widest] -= 1
+        return widths
+
+    def finding(self, finding: Finding, places: list[str]) -> list[str]:
+        severity = self.paint(finding.severity.value.ljust(7), _SEVERITY_STYLE[finding.severity])
+        head = f"{INDENT}{finding.rule} {severity} {finding.name}"
+        if len(places) == 1:
+            lines = self.wrapped_after(head, places[0])
+        else:
+            lines = [head] + self.wrapped(f"on {len(places)}: " + ", ".join(places), MESSAGE_INDENT)
+        return lines + self.wrapped(finding.message, MESSAGE_INDENT)
+
+    def wrapped_after(self, head: str, where: str) -> list[str]:
+        """`head  where` on one line when it fits; else the place on the lines below."""
+        if _visible_length(head) + 2 + len(where) <= self.width:
+            return [f"{head}  {where}"]
+        return [head] + self.wrapped(where, MESSAGE_INDENT)
+
+    def summary(self, result: AuditResult) -> str:
+        artifacts, findings = summary_parts(result)
+        fits = len(artifacts) + len(findings) + 2 <= self.width
+        lines = [self.paint(f"{artifacts}; {findings}" if fits else f"{artifacts}\n{findings}", "bold")]
+        verdict = verdict_line(result, self.context)
+        if not result.with_status(Status.OK) and not (verdict and "nothing was audited" in verdict):
+            lines.append(self.paint(NOTHING_AUDITED, "bold"))
+        if verdict:
+            lines.append(self.paint(verdict, "red"))
+        return "\n".join(lines)
+
+    def wrapped(self, text: str, indent: str) -> list[str]:
+        return textwrap.wrap(text, self.width, initial_indent=indent, subsequent_indent=indent,
+                             break_on_hyphens=False) or [indent.rstrip()]
+
+
+def _grouped(findings: list[Finding]) -> list[tuple[Finding, list[str]]]:
+    """Findings with the same rule, severity and message, once each, with every place they occur
+    (in the order of their first occurrence)."""
+    places: dict[tuple, list[str]] = defaultdict(list)
+    first: dict[tuple, Finding] = {}
+    for finding in findings:
+        key = (finding.rule, finding.severity, finding.message)
+        first.setdefault(key, finding)
+        places[key].append(place(finding) or "(model)")
+    return [(finding, places[key]) for key, finding in first.items()]
+
+
+def _table_row(row: tuple[str, ...], widths: list[int]) -> list[str]:
+    """One table row, each cell wrapped to its column: as many lines as its tallest cell."""
+    cells = [_wrap_cell(cell, width) for cell, width in zip(row, widths)]
+    height = max(len(cell) for cell in cells)
+    lines = []
+    for index in range(height):
+        parts = [(cell[index] if index < len(cell) else "").ljust(width) for cell, width in zip(cells, widths)]
+        lines.append(INDENT + _GAP.join(parts).rstrip())
     return lines
 
 
-def _heading(artifact: ArtifactResult, paint: _Painter) -> str:
-    details = [artifact.format or ""]
-    if artifact.keras_version:
-        version = artifact.keras_version
-        details.append(f"Keras {version}" if version[:1].isdigit() else version)  # "tfjs-layers 4.22.0"
-    status = "" if artifact.status is Status.OK else " " + paint(STATUS_WORDS[artifact.status], _STATUS_STYLE[artifact.status])
-    described = f"  ({', '.join(d for d in details if d)})" if artifact.format else ""
-    return paint(artifact.path, "bold") + described + status
+def _wrap_cell(text: str, width: int) -> list[str]:
+    """Greedy lines of at most `width`, broken after a space or a `/` where possible
+    (`L1L2(l1=0.01, ` / `l2=0.001)`, `block/` / `conv`), inside a word only when it is longer."""
+    lines = [""]
+    for token in re.findall(r"[^ /]*(?:/| +|$)", text):
+        if not token:
+            continue
+        if len(lines[-1]) + len(token.rstrip()) > width and lines[-1]:
+            lines[-1] = lines[-1].rstrip()
+            lines.append("")
+        while len(lines[-1]) + len(token.rstrip()) > width:
+            room = width - len(lines[-1])
+            lines[-1] += token[:room]
+            token = token[room:]
+            lines.append("")
+        lines[-1] += token
+    return [line.rstrip() for line in lines if line.strip()] or [""]
 
 
-def _regularizer_table(tree: ModelTree, paint: _Painter) -> list[str]:
-    rows = [
-        (layer.path, layer.class_name, regularizer.slot, regularizer_label(regularizer), regularizer.origin.value)
-        for layer in tree.layers()
-        for regularizer in sorted(layer.regularizers, key=slot_rank)
-    ]
-    if not rows:
-        return [f"{INDENT}no regularizers"]
-    widths = _column_widths(rows)
-    header = INDENT + _GAP.join(name.upper().ljust(width) for name, width in zip(_COLUMNS, widths)).rstrip()
-    lines = [paint(header, "dim")]
-    for row in rows:
-        cells = [_fit(cell, width, keep_end=index == 0) for index, (cell, width) in enumerate(zip(row, widths))]
-        lines.append(INDENT + _GAP.join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip())
-    return lines
-
-
-def _column_widths(rows: list[tuple[str, ...]]) -> list[int]:
-    widths = [max(len(header), *(len(row[i]) for row in rows)) for i, header in enumerate(_COLUMNS)]
-    budget = WIDTH - len(INDENT) - len(_GAP) * (len(_COLUMNS) - 1)
-    widths[1] = max(len(_COLUMNS[1]), min(widths[1], _CLASS_WIDTH, widths[1] - (sum(widths) - budget)))
-    while sum(widths) > budget:
-        widest = max(_SHRINKABLE, key=lambda index: widths[index])
-        if widths[widest] <= _MIN_WIDTH:
-            break
-        widths[widest] -= 1
-    return widths
-
-
-def _finding_lines(finding: Finding, paint: _Painter) -> list[str]:
-    where = place(finding) or "(model)"
-    severity = paint(finding.severity.value.ljust(7), _SEVERITY_STYLE[finding.severity])
-    first = f"{INDENT}{finding.rule} {severity} {where}"
-    return [first] + _wrapped(finding.message, INDENT * 4)
-
-
-def _overall_summary(result: AuditResult, paint: _Painter) -> str:
-    artifacts, findings = summary_parts(result)
-    line = f"{artifacts}; {findings}" if len(artifacts) + len(findings) + 2 <= WIDTH else f"{artifacts}\n{findings}"
-    if not result.with_status(Status.OK):
-        line += f"\n{NOTHING_AUDITED}"
-    return paint(line, "bold")
-
-
-def _wrapped(text: str, indent: str) -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False)
-
-
-def _fit(text: str, width: int, keep_end: bool) -> str:
-    """Shorten to the width; a layer path keeps its end, which names the layer."""
-    if len(text) <= width:
-        return text
-    return "…" + text[-(width - 1) :] if keep_end else text[: width - 1] + "…"
+def _visible_length(text: str) -> int:
+    return len(_ANSI.sub("", text))
 
 
 class _Painter:
@@ -130,6 +199,6 @@ class _Painter:
         self.enabled = enabled
 
     def __call__(self, text: str, style: str) -> str:
-        if not self.enabled:
+        if not self.enabled or not text:
             return text
         return f"\x1b[{self._CODES[style]}m{text}\x1b[0m"
