@@ -53,7 +53,6 @@ def test_version_and_help():
 @pytest.mark.parametrize(
     "args, message",
     [
-        ([], "Missing argument"),
         (["--format", "yaml", "x.keras"], "Invalid value for '--format'"),
         (["--fail-on", "sometimes", "x.keras"], "Invalid value for '--fail-on'"),
     ],
