@@ -72,5 +72,5 @@ def _findings(what: str, findings: list[Finding], paint: _Painter) -> list[str]:
         return []
     lines = [f"{INDENT}findings {what}:"]
     for finding in findings:
-        lines += [INDENT + line for line in _finding_lines(finding, paint)]
+        lines += [INDENT + line for line in _finding_lines(finding, paint, width=WIDTH - len(INDENT))]
     return lines

@@ -17,11 +17,13 @@ from typing import Any, TextIO
 
 from regaudit.describe import regularizer_label
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
+from regaudit.reporters import DEFAULT_WIDTH
 from regaudit.reporters._paths import place
 from regaudit.reporters._summary import NOTHING_AUDITED, STATUS_WORDS, counts, slot_rank, summary_parts, verdict_line
 from regaudit.tree import ModelTree
 
 INDENT = "  "
+WIDTH = DEFAULT_WIDTH  # off a terminal; the command line passes the terminal's width in the context
 MESSAGE_INDENT = INDENT * 4
 _COLUMNS = ("layer", "class", "slot", "regularizer", "origin")
 _GAP = "  "
@@ -114,19 +116,7 @@ class _Report:
         return widths
 
     def finding(self, finding: Finding, places: list[str]) -> list[str]:
-        severity = self.paint(finding.severity.value.ljust(7), _SEVERITY_STYLE[finding.severity])
-        head = f"{INDENT}{finding.rule} {severity} {finding.name}"
-        if len(places) == 1:
-            lines = self.wrapped_after(head, places[0])
-        else:
-            lines = [head] + self.wrapped(f"on {len(places)}: " + ", ".join(places), MESSAGE_INDENT)
-        return lines + self.wrapped(finding.message, MESSAGE_INDENT)
-
-    def wrapped_after(self, head: str, where: str) -> list[str]:
-        """`head  where` on one line when it fits; else the place on the lines below."""
-        if _visible_length(head) + 2 + len(where) <= self.width:
-            return [f"{head}  {where}"]
-        return [head] + self.wrapped(where, MESSAGE_INDENT)
+        return _finding_lines(finding, self.paint, places, self.width)
 
     def summary(self, result: AuditResult) -> str:
         artifacts, findings = summary_parts(result)
@@ -140,8 +130,29 @@ class _Report:
         return "\n".join(lines)
 
     def wrapped(self, text: str, indent: str) -> list[str]:
-        return textwrap.wrap(text, self.width, initial_indent=indent, subsequent_indent=indent,
-                             break_on_hyphens=False) or [indent.rstrip()]
+        return _wrapped(text, indent, self.width)
+
+
+def _finding_lines(finding: Finding, paint: "_Painter", places: list[str] | None = None, width: int = WIDTH) -> list[str]:
+    """`RA303 error   function-regularizer  d kernel_regularizer`, then the message, wrapped;
+    with several places (grouped findings), `on 3: a ..., b ..., c ...` below the first line.
+    Shared with the diff report."""
+    places = places or [place(finding) or "(model)"]
+    severity = paint(finding.severity.value.ljust(7), _SEVERITY_STYLE[finding.severity])
+    head = f"{INDENT}{finding.rule} {severity} {finding.name}"
+    if len(places) > 1:
+        lines = [head] + _wrapped(f"on {len(places)}: " + ", ".join(places), MESSAGE_INDENT, width)
+    elif _visible_length(head) + 2 + len(places[0]) <= width:
+        lines = [f"{head}  {places[0]}"]
+    else:
+        lines = [head] + _wrapped(places[0], MESSAGE_INDENT, width)
+    return lines + _wrapped(finding.message, MESSAGE_INDENT, width)
+
+
+def _wrapped(text: str, indent: str, width: int = WIDTH) -> list[str]:
+    """Prose wrapped to `width`, every line indented; shared with the diff report."""
+    return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent,
+                         break_on_hyphens=False) or [indent.rstrip()]
 
 
 def _grouped(findings: list[Finding]) -> list[tuple[Finding, list[str]]]:
