@@ -18,9 +18,11 @@ def run_case(code: str, case: Case) -> list[Expected]:
     refuses; a configuration entry reports its findings about the run.
     """
     rule = load_catalog().rule(code)
-    if rule.is_check:
+    if rule.is_check and case.file is None:
         return [Expected(hit.layer, hit.argument) for hit in case_hits(code, case)]
     result = audit_case(code, case)
+    if rule.is_check:  # a rule about the file itself (its name): audited as a user would
+        return [Expected(f.layer, f.argument) for artifact in result.artifacts for f in artifact.findings if f.rule == code]
     if rule.is_diagnostic:
         return [Expected(None, None) for artifact in result.artifacts if artifact.error and artifact.error.code == code]
     return [Expected(finding.layer, finding.argument) for finding in result.configuration if finding.rule == code]

@@ -237,7 +237,7 @@ class Coverage(NamedTuple):
 class ModelTree:
     """A whole model as read from one artifact."""
 
-    __slots__ = ("root", "format", "keras_version", "optimizer", "_layers", "_written")
+    __slots__ = ("root", "format", "keras_version", "optimizer", "container", "file_suffix", "_layers", "_written")
 
     def __init__(
         self, root: Layer, format: str, keras_version: str | None = None, optimizer: Optimizer | None = None
@@ -246,6 +246,11 @@ class ModelTree:
         self.format = format  # keras-zip, keras-dir, hdf5, config-json, tfjs-layers
         self.keras_version = keras_version
         self.optimizer = optimizer
+        # What the file is, by content (zip, hdf5, json, directory), and the extension of its name
+        # (".keras", ".h5", "" for none): Keras picks its reader by name, regaudit by content.
+        # None when the tree was not read from a file.
+        self.container: str | None = None
+        self.file_suffix: str | None = None
         self._layers: list[Layer] | None = None
         self._written: list[Layer] | None = None
 

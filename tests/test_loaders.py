@@ -154,20 +154,42 @@ def test_get_config_output_without_class_name(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name, write, phrase",
+    "name, write, container",
     [
-        # tf.keras <= 2.11 wrote HDF5 under a .keras name; Keras 3 refuses to load it.
-        ("model.keras", lambda p: write_h5(p, model_config=json.dumps(MODEL)), "named .keras but holds HDF5"),
-        ("model.h5", write_keras_zip, "named .h5 but holds a zip archive"),
-        ("model.json", write_keras_zip, "rename it to .keras"),
-        ("model.hdf5", lambda p: p.write_text(json.dumps(MODEL)), "holds JSON"),
+        # tf.keras <= 2.12 wrote HDF5 under a .keras name; tf_keras loads it, Keras 3 refuses (RA406).
+        ("model.keras", lambda p: write_h5(p, model_config=json.dumps(MODEL)), "hdf5"),
+        ("model.h5", write_keras_zip, "zip"),
+        ("model.json", write_keras_zip, "zip"),
+        ("model.hdf5", lambda p: p.write_text(json.dumps(MODEL)), "json"),
     ],
 )
-def test_extension_that_disagrees_with_the_content(tmp_path, name, write, phrase):
+def test_model_under_another_extension_is_audited_by_content(tmp_path, name, write, container):
+    path = tmp_path / name
+    write(path)
+    tree = load_path(path)
+    assert [layer.path for layer in tree.layers()] == ["d"]
+    assert (tree.container, tree.file_suffix) == (container, path.suffix)
+
+
+@pytest.mark.parametrize(
+    "name, write, phrase",
+    [
+        ("model.keras", lambda p: write_h5(p, something="else"), "named .keras but holds HDF5, and no Keras model"),
+        ("model.h5", lambda p: p.write_text('{"epochs": 3}'), "named .h5 but holds JSON, and no Keras model"),
+    ],
+)
+def test_other_format_holding_no_model_under_a_model_name(tmp_path, name, write, phrase):
     path = tmp_path / name
     write(path)
     with pytest.raises(FormatMismatch, match=phrase):
         load_path(path)
+
+
+def test_weights_only_hdf5_under_any_name_is_weights_only(tmp_path):
+    for name in ("weights.keras", "weights.json", "weights.bin"):
+        path = write_h5(tmp_path / name, layer_names=[b"d"])
+        with pytest.raises(NoArchitecture, match="weights-only HDF5"):
+            load_path(path)
 
 
 def test_other_extensions_are_read_by_content(tmp_path):

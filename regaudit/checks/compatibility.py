@@ -23,8 +23,10 @@ from regaudit.checks.keras_facts import (
     loading_line,
     saving_line,
 )
+from regaudit.checks.keras_facts import LOAD_MODEL_LINES, container_name_facts
 from regaudit.describe import factor, keras_spelling, regularizer_label
 from regaudit.loaders.regularizers import LEGACY_ARGUMENTS
+from regaudit.outcomes import Severity
 from regaudit.tree import Layer, LayerKind, ModelTree, Origin, Regularizer
 
 
@@ -263,3 +265,33 @@ def activity_meaning_changes(tree: ModelTree, context: RuleContext) -> Iterator[
                 "replace it with an ActivityRegularization layer after the attention, which means the same "
                 "in both",
             )
+
+
+_HOLDS = {"zip": "a Keras zip archive", "hdf5": "a legacy HDF5 model", "json": "a model config JSON"}
+
+
+@check("RA406")
+def refused_under_this_name(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
+    facts = container_name_facts(tree.container, tree.file_suffix)
+    if not facts:
+        return
+    target = line_of(KerasVersion.parse(context.settings.target_keras))
+    for fact in facts:
+        if target is not None and target not in fact.refused_by:
+            continue  # the Keras the model is headed for loads it
+        name = f"named {tree.file_suffix}" if tree.file_suffix else "named without an extension"
+        holds = _HOLDS.get(fact.container, fact.container)
+        if target is not None:
+            who = f"the target, Keras {context.settings.target_keras} ({target.value}), refuses"
+        elif set(fact.refused_by) >= set(LOAD_MODEL_LINES):
+            who = "every Keras line refuses"
+        else:
+            who = " and ".join(line.value for line in fact.refused_by) + (" refuses" if len(fact.refused_by) == 1 else " refuse")
+        accepted = f" ({' and '.join(line.value for line in fact.accepted_by)} load it)" if fact.accepted_by else ""
+        yield Hit(
+            None,
+            None,
+            f"{holds} {name}: {who} to load it under this name{accepted}: {fact.refusal}. Audited by its "
+            f"content; {fact.fix}",
+            Severity.ERROR if target is not None else None,
+        )

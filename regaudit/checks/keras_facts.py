@@ -298,3 +298,80 @@ def is_builtin_layer(layer: Layer) -> bool:
     if layer.registered_name is not None and ">" in layer.registered_name:
         return False
     return layer.module is None or layer.module.split(".")[0] in KERAS_MODULE_ROOTS
+# --- Which Keras line loads which container under which file name (RA406) -------------------------
+# Keras picks its reader from the file name, regaudit from the content. Each row is one container
+# (by content) under a set of names, with the Keras lines whose load_model refuses it there and
+# those that load it. More rows (SavedModel directories, ...) take the same shape.
+#
+# Multi-backend Keras 1 and 2 (keras/models.py load_model, 1.2.2 and 2.3.1: h5py.File), tf.keras
+# and tf_keras (tf_keras/src/saving/legacy/save.py load_model, 2.21.0) open any file that is not
+# a .keras zip with h5py; Keras 3 reads a zip only under .keras and HDF5 only under .h5/.hdf5
+# (keras/src/saving/saving_api.py load_model, 3.0.0 to 3.15.1).
+KERAS_2_AND_EARLIER = (KerasLine.MULTI_BACKEND, KerasLine.TF_KERAS)
+LOAD_MODEL_LINES = (*KERAS_2_AND_EARLIER, KerasLine.KERAS3)
+LOAD_MODEL_NAMES = frozenset({".keras", ".h5", ".hdf5"})
+
+
+class ContainerNameFact(NamedTuple):
+    """A container under some file names, and what each Keras line's load_model does with it."""
+
+    container: str  # by content, as loaders record it on the tree: zip, hdf5, json, directory
+    names: frozenset[str] | None  # file-name extensions ("" for none) it applies to; None: any
+    except_names: frozenset[str]  # ... except these
+    refused_by: tuple[KerasLine, ...]  # lines whose load_model refuses it under these names
+    accepted_by: tuple[KerasLine, ...]  # lines whose load_model reads it
+    refusal: str  # what the refusing load_model does, in a clause
+    fix: str
+    source: str
+
+    def applies(self, container: str | None, suffix: str | None) -> bool:
+        if container != self.container or suffix is None:
+            return False
+        return (self.names is None or suffix in self.names) and suffix not in self.except_names
+
+
+CONTAINER_NAME_FACTS = (
+    ContainerNameFact(
+        container="hdf5",
+        names=None,
+        except_names=frozenset({".h5", ".hdf5"}),
+        refused_by=(KerasLine.KERAS3,),
+        accepted_by=KERAS_2_AND_EARLIER,
+        refusal="Keras 3's load_model reads HDF5 only from a .h5 or .hdf5 name (under .keras it wants a zip: "
+        "\"File not found ... accessible `.keras` zip file\"; under any other name: \"File format not "
+        "supported\"), while Keras 1/2, tf.keras and tf_keras open it by content",
+        fix="rename it to .h5 (tf.keras up to 2.12 wrote HDF5 when asked for .keras)",
+        source="keras/src/saving/saving_api.py load_model (Keras 3.15.1); tf_keras/src/saving/legacy/save.py "
+        "load_model (tf_keras 2.21.0); checked by tests/test_keras_names.py with both",
+    ),
+    ContainerNameFact(
+        container="zip",
+        names=None,
+        except_names=frozenset({".keras"}),
+        refused_by=LOAD_MODEL_LINES,
+        accepted_by=(),
+        refusal="load_model reads a Keras archive only under a .keras name (`str(filepath).endswith(\".keras\") "
+        "and zipfile.is_zipfile(...)` in Keras 3 and tf_keras; Keras 1/2 and tf.keras before 2.12 read no "
+        "zip archives at all)",
+        fix="rename it to .keras",
+        source="keras/src/saving/saving_api.py load_model (Keras 3.15.1); tf_keras/src/saving/saving_api.py "
+        "load_model (tf_keras 2.21.0); checked by tests/test_keras_names.py",
+    ),
+    ContainerNameFact(
+        container="json",
+        names=LOAD_MODEL_NAMES,
+        except_names=frozenset(),
+        refused_by=LOAD_MODEL_LINES,
+        accepted_by=(),
+        refusal="load_model reads no JSON under any name (Keras 3: not a zip nor HDF5; tf_keras: h5py cannot "
+        "open it); a config is read with model_from_json, whatever the file is called",
+        fix="rename it to .json and read it with model_from_json",
+        source="keras/src/saving/saving_api.py load_model (Keras 3.15.1); tf_keras/src/saving/legacy/save.py "
+        "load_model (tf_keras 2.21.0)",
+    ),
+)
+
+
+def container_name_facts(container: str | None, suffix: str | None) -> list[ContainerNameFact]:
+    """The rows about this container under this file-name extension (none: every line loads it)."""
+    return [fact for fact in CONTAINER_NAME_FACTS if fact.applies(container, suffix)]

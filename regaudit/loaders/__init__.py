@@ -88,15 +88,19 @@ def load(candidate: Candidate) -> ModelTree:
     except OSError as error:
         raise UnreadableInput(error.strerror or str(error)) from None
     if stat.S_ISDIR(mode):
-        return _load_directory(path)
+        return _on_tree(_load_directory(path), "directory", "")
     if not stat.S_ISREG(mode):
         raise UnreadableInput("not a regular file (a device, socket or pipe)")
     try:
         content = sniff(path)
     except OSError as error:
         raise UnreadableInput(error.strerror or str(error)) from None
-    _refuse_mismatched_extension(path, content)
-    return _loader_for(content)(path)
+    try:
+        tree = _loader_for(content)(path)
+    except NotAModel as problem:
+        raise _mismatch(path, content, problem) or problem from None
+    # Audited by content whatever the name; RA406 says which Keras lines refuse it under this name.
+    return _on_tree(tree, content.value, path.suffix.lower())
 
 
 def should_report(candidate: Candidate, problem: ArtifactProblem) -> bool:
@@ -109,20 +113,20 @@ def should_report(candidate: Candidate, problem: ArtifactProblem) -> bool:
     return not isinstance(problem, NotAModel) or claimed_content(candidate.path) is Content.ZIP
 
 
-_CONTAINER_NAMES = {Content.ZIP: ("a zip archive", ".keras"), Content.HDF5: ("HDF5", ".h5"), Content.JSON: ("JSON", ".json")}
+_CONTAINER_NAMES = {Content.ZIP: "a zip archive", Content.HDF5: "HDF5", Content.JSON: "JSON"}
 
 
-def _refuse_mismatched_extension(path: Path, content: Content) -> None:
-    # Keras picks its reader by extension: Keras 3 refuses a `.keras` that is not a zip (tf.keras
-    # <= 2.11 wrote HDF5 under that name) and reads any `.h5` with h5py.
+def _on_tree(tree: ModelTree, container: str, suffix: str) -> ModelTree:
+    tree.container, tree.file_suffix = container, suffix
+    return tree
+
+
+def _mismatch(path: Path, content: Content, problem: NotAModel) -> FormatMismatch | None:
+    """A name that promises a model format, over content of another format that is no model either."""
     claimed = claimed_content(path)
     if claimed is None or claimed is content or content not in _CONTAINER_NAMES:
-        return
-    holds, extension = _CONTAINER_NAMES[content]
-    raise FormatMismatch(
-        f"named {path.suffix} but holds {holds}: Keras refuses to load it under this name; "
-        f"rename it to {extension}"
-    )
+        return None
+    return FormatMismatch(f"named {path.suffix} but holds {_CONTAINER_NAMES[content]}, and no Keras model: {problem.message}")
 
 
 def _loader_for(content: Content) -> Callable[[Path], ModelTree]:
