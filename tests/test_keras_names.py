@@ -30,6 +30,12 @@ def _build(library):
                                layers.Dense(2, kernel_regularizer=library.regularizers.L1(0.02))])
 
 
+def _copied(saved, name):
+    renamed = saved.with_name(name)
+    shutil.copy(saved, renamed)
+    return renamed
+
+
 def _audit(path, **options):
     (artifact,) = regaudit.audit([str(path)], options).artifacts
     return artifact
@@ -45,8 +51,7 @@ def test_tf_keras_hdf5_named_keras(tmp_path, libraries):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _build(tf_keras).save(saved)
-    renamed = tmp_path / "model.keras"
-    shutil.copy(saved, renamed)
+    renamed = _copied(saved, "model.keras")
     # tf_keras loads it by content, regularizers and all; Keras 3 refuses it under this name.
     loaded = tf_keras.models.load_model(renamed)
     assert [type(layer.kernel_regularizer).__name__ for layer in loaded.layers] == ["L1", "L1"]
@@ -69,8 +74,7 @@ def test_keras3_zip_named_h5(tmp_path, libraries):
     keras, tf_keras = libraries
     saved = tmp_path / "model.keras"
     _build(keras).save(saved)
-    renamed = tmp_path / "model.h5"
-    shutil.copy(saved, renamed)
+    renamed = _copied(saved, "model.h5")
     with pytest.raises(Exception):
         keras.saving.load_model(renamed)
     with pytest.raises(Exception):
@@ -87,8 +91,6 @@ def test_weights_only_hdf5_under_a_keras_name_is_weights_only(tmp_path, librarie
     _, tf_keras = libraries
     weights = tmp_path / "model.weights.h5"
     _build(tf_keras).save_weights(weights)
-    renamed = tmp_path / "model.keras"
-    shutil.copy(weights, renamed)
-    artifact = _audit(renamed)
+    artifact = _audit(_copied(weights, "model.keras"))
     assert artifact.status.value == "skipped" and artifact.error.code == "RA901"
     assert "rename" not in artifact.error.message
