@@ -102,6 +102,9 @@ COLOR_CHOICES = ("auto", "always", "never")
 @click.option("--color", type=click.Choice(COLOR_CHOICES), default="auto", show_default=True,
               help="Colour the text report: auto is on a terminal only, and never with NO_COLOR set; "
                    "FORCE_COLOR turns it on in auto.")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder that report paths and SARIF URIs are relative to. [default: the git top level, "
+                   "else the working directory]")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
               help="Audit files in this many processes (0: one per CPU, or none when there are too "
                    "few files to pay for them); the report is the same.")
@@ -113,7 +116,7 @@ def check(paths: tuple[str, ...], formats: tuple[str, ...], outputs: tuple[str, 
           exit_zero: bool, select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...],
           exclude: tuple[str, ...], extend_exclude: tuple[str, ...], respect_gitignore: bool | None,
           force_exclude: bool | None, target_keras: str | None, baseline: Path | None,
-          write_baseline: Path | None, statistics: bool, quiet: bool, color: str, jobs: int,
+          write_baseline: Path | None, statistics: bool, quiet: bool, color: str, root: Path | None, jobs: int,
           ignore_unknown: bool, config_file: Path | None, isolated: bool) -> None:
     """Audit model files (.keras, .h5, model JSON, TF.js model.json) and directories.
 
@@ -146,7 +149,8 @@ def check(paths: tuple[str, ...], formats: tuple[str, ...], outputs: tuple[str, 
     show_progress = sys.stderr.isatty() and not quiet
     result = audit(paths or (".",), settings, jobs=jobs, ignore_unknown=ignore_unknown,
                    progress=_progress_bar if show_progress else None)
-    presentation = _Presentation(settings, quiet, exit_zero, not ignore_unknown, color, statistics)
+    presentation = _Presentation(settings, quiet, exit_zero, not ignore_unknown, color, statistics,
+                                 root or _repository_root(Path.cwd()))
     for format_, output in destinations:
         _emit(output, lambda stream, f=format_: _render_check(result, f, presentation, stream))
     if write_baseline:
@@ -345,6 +349,16 @@ class _Presentation(NamedTuple):
     require_audit: bool
     color: str  # auto, always or never
     statistics: bool
+    root: Path  # report paths and SARIF URIs are relative to it
+
+
+def _repository_root(start: Path) -> Path:
+    """The git top level above `start` (the folder holding `.git`), else `start` itself: code
+    scanning and annotations map paths relative to the repository, wherever regaudit runs."""
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return start
 
 
 def _render_check(result, format_: str, presentation: _Presentation, stream: TextIO) -> None:
@@ -356,7 +370,7 @@ def _render_check(result, format_: str, presentation: _Presentation, stream: Tex
         catalog=load_catalog(),
         color=format_ in ("text", "concise") and on_stdout and _wants_color(stream, presentation.color),
         fail_on=presentation.settings.fail_on,
-        root=Path.cwd(),
+        root=presentation.root,
         width=_text_width(stream),
         quiet=presentation.quiet,
         exit_zero=presentation.exit_zero,

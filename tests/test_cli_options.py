@@ -270,3 +270,16 @@ def test_exit_code_accepts_severity_names_and_defaults_to_the_configured_fail_on
     assert regaudit.audit([str(warned)]).exit_code() is ExitCode.OK  # default fail-on: error
     with pytest.raises(ValueError, match="fail_on must be"):
         result.exit_code("sometimes")
+
+
+def test_sarif_uris_are_relative_to_the_git_top_level_or_root(project):
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    models = project / "models"
+
+    def uris(*args: str) -> list[str]:
+        completed = run_cli("check", "--format", "sarif", *args, "bad.json", cwd=models)
+        return [result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                for result in json.loads(completed.stdout)["runs"][0]["results"]]
+
+    assert uris() == ["models/bad.json"]  # from a subfolder: still relative to the repository
+    assert uris("--root", ".") == ["bad.json"]

@@ -124,7 +124,8 @@ def _assert_valid_for_github(log: dict) -> None:
         physical = result["locations"][0]["physicalLocation"]
         assert physical["artifactLocation"]["uri"]
         assert physical["region"]["startLine"] == 1
-        assert result["partialFingerprints"]["primaryLocationLineHash"]
+        # upload-sarif computes primaryLocationLineHash itself; ours would draw a warning per result.
+        assert set(result["partialFingerprints"]) == {"regaudit/v1"}
     for rule in rules:
         assert len(rule["fullDescription"]["text"]) <= 1024 and len(rule["shortDescription"]["text"]) <= 1024
         assert len(rule["name"]) <= 255 and rule["help"]["text"]
@@ -162,7 +163,7 @@ def test_sarif_of_every_fixture_model_is_valid(monkeypatch):
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]}
     assert "fixtures/models/k3_families_dir/config.json" in uris
     assert not any(uri.endswith("k3_families_dir") for uri in uris)
-    fingerprints = [r["partialFingerprints"]["primaryLocationLineHash"] for r in run["results"]]
+    fingerprints = [r["partialFingerprints"]["regaudit/v1"] for r in run["results"]]
     assert len(set(fingerprints)) == len(fingerprints)
 
 
@@ -210,10 +211,10 @@ def test_sarif_execution_succeeds_when_every_input_was_read():
 def test_sarif_fingerprints_are_stable_and_distinguish_findings():
     def fingerprints(*findings: Finding, path: str = "models/m.keras") -> list[str]:
         log = _sarif(_result(_artifact(path, list(findings))))
-        return [result["partialFingerprints"]["primaryLocationLineHash"] for result in log["runs"][0]["results"]]
+        return [result["partialFingerprints"]["regaudit/v1"] for result in log["runs"][0]["results"]]
 
     base = fingerprints(_finding())
-    assert re.fullmatch(r"[0-9a-f]{16}:1", base[0])
+    assert re.fullmatch(r"[0-9a-f]{64}:1", base[0])
     assert fingerprints(_finding()) == base  # another run
     assert fingerprints(_finding(message="reworded", severity=Severity.WARNING)) == base  # not part of identity
     assert fingerprints(_finding(layer="other")) != base
@@ -264,46 +265,60 @@ def _assert_counts_match(xml, suite) -> None:
 def test_junit_golden_report_reads_back(golden_result):
     junitparser, xml, suite = _junit(rendered("junit", golden_result))
     assert suite.name == "regaudit"
-    assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (7, 1, 1, 1)
+    assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (8, 1, 1, 1)
     _assert_counts_match(xml, suite)
-    cases = {case.name: case for case in suite}
+    cases = {(case.classname, case.name): case for case in suite}
+    main_class = "fixtures/models/k3_origin_main_class.keras"
     assert list(cases) == [
-        "fixtures/models/k3_origin_main_class.keras", "fixtures/models/k3_compiled_adamw.keras",
-        "fixtures/models/k3_nested.keras", "fixtures/models/tfk_weights_only.h5", "tests/data/lfs_pointer.keras",
-        "tests/data/hostile_names.json", "configuration",
+        (main_class, "audit"), (main_class, "RA301 unregistered-custom-regularizer at d kernel_regularizer"),
+        ("fixtures/models/k3_compiled_adamw.keras", "audit"), ("fixtures/models/k3_nested.keras", "audit"),
+        ("fixtures/models/tfk_weights_only.h5", "audit"), ("tests/data/lfs_pointer.keras", "audit"),
+        ("tests/data/hostile_names.json", "audit"), ("configuration", "audit"),
     ]
-    failing = cases["fixtures/models/k3_origin_main_class.keras"]
-    assert failing.classname == "keras-zip" and failing.is_failure
+    assert cases[(main_class, "audit")].is_passed
+    failing = cases[(main_class, "RA301 unregistered-custom-regularizer at d kernel_regularizer")]
+    assert failing.is_failure
     (failure,) = failing.result
     assert isinstance(failure, junitparser.Failure)
     assert failure.type == "RA301"
     assert failure.message == "RA301 unregistered-custom-regularizer at d kernel_regularizer"
     assert failure.text.startswith("RA301 unregistered-custom-regularizer at d kernel_regularizer (error)\n"
                                    "custom regularizer class MainUnregL2 is not registered")
-    adamw = cases["fixtures/models/k3_compiled_adamw.keras"]
+    adamw = cases[("fixtures/models/k3_compiled_adamw.keras", "audit")]
     assert adamw.is_passed and adamw.system_out.splitlines()[0].startswith(
         "RA202 double-weight-decay (warning): optimizer AdamW(weight_decay=0.004)")
-    assert len(cases["fixtures/models/k3_nested.keras"].system_out.splitlines()) == 5
-    skipped = cases["fixtures/models/tfk_weights_only.h5"]
-    assert skipped.is_skipped and skipped.classname == "regaudit"
+    assert len(cases[("fixtures/models/k3_nested.keras", "audit")].system_out.splitlines()) == 5
+    skipped = cases[("fixtures/models/tfk_weights_only.h5", "audit")]
+    assert skipped.is_skipped
     assert skipped.result[0].message.startswith("RA901 weights-only HDF5")
-    unreadable = cases["tests/data/lfs_pointer.keras"]
+    unreadable = cases[("tests/data/lfs_pointer.keras", "audit")]
     assert unreadable.is_error and unreadable.result[0].type == "RA902"
     assert unreadable.result[0].text.startswith("RA902 Git LFS pointer")
-    assert "<img src=x onerror=alert(1)>" in cases["tests/data/hostile_names.json"].system_out
-    assert cases["configuration"].system_out.startswith("RA907 unused-suppression at per-layer-ignores (info)")
+    assert "<img src=x onerror=alert(1)>" in cases[("tests/data/hostile_names.json", "audit")].system_out
+    assert cases[("configuration", "audit")].system_out.startswith("RA907 unused-suppression at per-layer-ignores (info)")
 
 
 def test_junit_meets_gitlab_expectations(golden_result):
-    # GitLab keys cases on classname and name (duplicates are dropped) and shows element text only.
+    """GitLab keeps the first of several cases with one name and shows one result per case
+    (lib/gitlab/ci/parsers/test/junit.rb), and shows element text only: so one failure per case,
+    and unique names."""
     _, _, suite = _junit(rendered("junit", golden_result, fail_on=Severity.INFO))
     keys = [(case.classname, case.name) for case in suite]
     assert len(set(keys)) == len(keys)
     for case in suite:
+        assert len(case.result) <= 1
         for entry in case.result:
             assert entry.text and entry.text.strip()
-    files = {case.name: case._elem.get("file") for case in suite}
-    assert files["fixtures/models/k3_nested.keras"] == "fixtures/models/k3_nested.keras"
+    files = {(case.classname, case.name): case._elem.get("file") for case in suite}
+    assert files[("fixtures/models/k3_nested.keras", "audit")] == "fixtures/models/k3_nested.keras"
+
+
+def test_junit_the_same_finding_twice_is_two_cases_with_distinct_names():
+    _, xml, suite = _junit(rendered("junit", _result(_artifact("m.keras", [_finding(), _finding()]))))
+    names = [case.name for case in suite]
+    assert names == ["audit", "RA301 unregistered-custom-regularizer at d kernel_regularizer",
+                     "RA301 unregistered-custom-regularizer at d kernel_regularizer (2)"]
+    assert xml.failures == 2
 
 
 @pytest.mark.parametrize(
@@ -319,15 +334,16 @@ def test_junit_failures_follow_the_gate(golden_result, gate, failures):
 
 def test_junit_escapes_hostile_names(golden_result):
     _, _, suite = _junit(rendered("junit", golden_result, fail_on=Severity.INFO))
-    (case,) = [case for case in suite if case.name == "tests/data/hostile_names.json"]
+    (case,) = [case for case in suite if case.classname == "tests/data/hostile_names.json" and case.name != "audit"]
     (failure,) = case.result
     assert failure.message == f"RA304 registered-custom-regularizer at {HOSTILE_LAYER} kernel_regularizer"
+    assert case.name == failure.message
     assert "</script><script>alert(1)</script>" in failure.text
     text = rendered("junit", _result(_artifact(HOSTILE_QUOTES, [_finding(layer=NASTY, message=NASTY)])))
     assert text.isascii()
     _, _, suite = _junit(text)
-    (case,) = list(suite)
-    assert case.name == HOSTILE_QUOTES
+    audit, case = list(suite)
+    assert audit.classname == HOSTILE_QUOTES and audit.name == "audit"
     expected = NASTY.replace("\x1b", "\\x1b")  # XML 1.0 has no escape for it
     assert case.result[0].message == f"RA301 unregistered-custom-regularizer at {expected} kernel_regularizer"
 
@@ -449,7 +465,7 @@ def test_markdown_outcome_lines():
 def test_every_machine_format_renders_an_empty_run():
     empty = _result()
     assert json.loads(rendered("sarif", empty))["runs"][0]["results"] == []
-    assert rendered("github", empty) == ""
+    assert rendered("github", empty) == "::notice title=regaudit totals::0 artifacts (none); no findings\n"
     _, xml, _ = _junit(rendered("junit", empty))
     assert xml.tests == 0
     assert rendered("markdown", empty).startswith("## regaudit: nothing was audited")
@@ -472,3 +488,52 @@ def test_junit_output_cannot_forge_a_gitlab_attachment_link():
     result.artifacts.append(ArtifactResult("m.keras", Status.OK, format="keras-zip", findings=[finding]))
     text = rendered("junit", result)
     assert "[[ATTACHMENT" not in text and "[ [ATTACHMENT|../../secrets.txt]]" in text
+
+
+# --- platform limits ------------------------------------------------------------------------------
+
+
+def _many(count: int, path: str = "models/m.keras", severity: Severity = Severity.ERROR, rule: str = "RA301"):
+    return _artifact(path, [_finding(rule=rule, layer=f"layer_{i}", severity=severity) for i in range(count)])
+
+
+def test_github_up_to_ten_annotations_per_level_are_one_per_finding():
+    commands = _commands(rendered("github", _result(_many(10), _many(10, "models/n.keras", Severity.WARNING))))
+    assert len(commands) == 20 and all(title != "regaudit totals" for _, p, _ in commands for title in [p["title"]])
+
+
+def test_github_beyond_ten_annotations_groups_per_file_and_rule_and_ends_with_the_totals():
+    result = _result(_many(12), _many(3, "models/n.keras", rule="RA302"), _many(4, "models/w.keras", Severity.WARNING))
+    commands = _commands(rendered("github", result))
+    errors = [(p["file"], p["title"], message) for level, p, message in commands if level == "error"]
+    assert [(file, title) for file, title, _ in errors] == [
+        ("models/m.keras", "RA301 unregistered-custom-regularizer (12 findings)"),
+        ("models/n.keras", "RA302 unregistered-custom-regularizer (3 findings)"),
+    ]
+    assert errors[0][2].splitlines()[11] == "layer_11 kernel_regularizer: custom regularizer is unregistered"
+    warnings = [level for level, _, _ in commands if level == "warning"]
+    assert len(warnings) == 4  # 4 warnings fit: one annotation each
+    level, properties, message = commands[-1]
+    assert (level, properties) == ("notice", {"title": "regaudit totals"})
+    assert message.startswith("3 artifacts (3 audited); 19 findings (15 errors, 4 warnings)")
+
+
+def test_markdown_stays_within_githubs_comment_limit_and_says_it_was_cut():
+    from regaudit.reporters.markdown import COMMENT_LIMIT
+
+    result = _result(*[_many(40, f"models/m{i}.keras") for i in range(60)])
+    text = rendered("markdown", result)
+    assert len(text) <= COMMENT_LIMIT
+    assert "This report was cut to fit GitHub's 65,536-character comment limit" in text
+    assert text.count("<details") == text.count("</details>")  # no block is cut in half
+    assert text.startswith("## regaudit: ") and "| **60 artifacts** |" in text
+    small = rendered("markdown", _result(_many(2)))
+    assert "was cut" not in small
+
+
+def test_every_renderer_ends_with_a_newline(golden_result):
+    from regaudit.reporters import FORMATS
+
+    for format_ in FORMATS:
+        for result in (golden_result, _result()):
+            assert rendered(format_, result).endswith("\n"), format_

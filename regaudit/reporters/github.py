@@ -7,8 +7,10 @@ the runner turns into annotations on the run and on the pull request's files.
   --fail-on are printed too, and the gate decides only the exit code.
 - Skipped artifacts are warnings, unreadable ones errors, on the artifact's file (a keras-dir's
   config.json). Configuration findings carry no file.
-- GitHub shows at most 10 annotations of each level per step and 50 per job; the rest are only in
-  the log. Use SARIF for large reports.
+- GitHub shows at most 10 error, 10 warning and 10 notice annotations per step and drops the
+  rest silently. When a level has more than 10, its annotations are grouped per file and rule
+  (one annotation listing every place and message), and the output ends with a notice giving
+  the totals, so that nothing disappears without a word. Use SARIF for large reports.
 
 Untrusted text is escaped as @actions/core escapes it (packages/core/src/command.ts in
 actions/toolkit): `%`, CR and LF in the message become %25, %0D and %0A, so a name cannot end the
@@ -17,36 +19,83 @@ line and start a command of its own; property values also escape `:` and `,`.
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from typing import Any, Iterator, NamedTuple, TextIO
 
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
 from regaudit.reporters._paths import artifact_file, placed_message
+from regaudit.reporters._summary import summary_parts
 
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
+ANNOTATION_LIMIT = 10  # GitHub shows this many annotations of each level per step
+
+
+class _Annotation(NamedTuple):
+    level: str
+    title: str
+    message: str
+    file: str | None
+
+
 def render(result: AuditResult, context: Any, stream: TextIO) -> None:
+    annotations = list(_annotations(result, context))
+    crowded = {level for level in LEVELS.values()
+               if sum(1 for annotation in annotations if annotation.level == level) > ANNOTATION_LIMIT}
+    for annotation in _grouped(annotations, crowded):
+        stream.write(_command(annotation.level, annotation.title, annotation.message, annotation.file) + "\n")
+    if crowded or not annotations:  # a run with nothing to annotate still says what it did
+        stream.write(_command("notice", "regaudit totals", _totals(result, crowded)) + "\n")
+
+
+def _annotations(result: AuditResult, context: Any) -> Iterator[_Annotation]:
     for artifact in result.artifacts:
         file = artifact_file(artifact, context.root).path
         if artifact.error is not None:
-            stream.write(_diagnostic(artifact, file, context) + "\n")
+            yield _diagnostic(artifact, file, context)
         for finding in artifact.findings:
-            stream.write(_command(LEVELS[finding.severity], _title(finding), placed_message(finding), file) + "\n")
+            yield _Annotation(LEVELS[finding.severity], _title(finding), placed_message(finding), file)
     for finding in result.configuration:
-        stream.write(_command(LEVELS[finding.severity], _title(finding), placed_message(finding)) + "\n")
+        yield _Annotation(LEVELS[finding.severity], _title(finding), placed_message(finding), None)
+
+
+def _grouped(annotations: list[_Annotation], crowded: set[str]) -> list[_Annotation]:
+    """Annotations of the crowded levels merged per (level, file, title), in first-seen order."""
+    groups: dict[tuple, list[_Annotation]] = {}
+    for index, annotation in enumerate(annotations):
+        key = (annotation.level, annotation.file, annotation.title) if annotation.level in crowded else (index,)
+        groups.setdefault(key, []).append(annotation)
+    merged = []
+    for members in groups.values():
+        first = members[0]
+        if len(members) == 1:
+            merged.append(first)
+        else:
+            title = f"{first.title} ({len(members)} findings)"
+            merged.append(first._replace(title=title, message="\n".join(member.message for member in members)))
+    return merged
+
+
+def _totals(result: AuditResult, crowded: set[str]) -> str:
+    artifacts, findings = summary_parts(result)
+    if not crowded:
+        return f"{artifacts}; {findings}"
+    return (f"{artifacts}; {findings}. GitHub shows only {ANNOTATION_LIMIT} annotations of each level per "
+            "step, so findings beyond that are grouped per file and rule above; the SARIF, text or "
+            "Markdown report lists each one.")
 
 
 def _title(finding: Finding) -> str:
     return f"{finding.rule} {finding.name}"
 
 
-def _diagnostic(artifact: ArtifactResult, file: str, context: Any) -> str:
+def _diagnostic(artifact: ArtifactResult, file: str, context: Any) -> _Annotation:
     assert artifact.error is not None
     code = artifact.error.code
     described = context.catalog.get(code)
     title = f"{code} {described.name}" if described is not None else code
     level = "warning" if artifact.status is Status.SKIPPED else "error"
-    return _command(level, title, artifact.error.message, file)
+    return _Annotation(level, title, artifact.error.message, file)
 
 
 def _command(level: str, title: str, message: str, file: str | None = None) -> str:

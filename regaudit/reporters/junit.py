@@ -1,15 +1,19 @@
 """JUnit XML, for the test views of CI systems (GitLab's unit test reports, Jenkins, Azure DevOps).
 
-One `<testsuite name="regaudit">` inside a `<testsuites>` root, with one `<testcase>` per artifact:
-`name` is its path relative to the report root, `classname` its format ("regaudit" when it has
-none; GitLab shows classname as the suite), `file` the file its findings point at. A run with
-configuration findings adds a `regaudit` / `configuration` case.
+One `<testsuite name="regaudit">` inside a `<testsuites>` root. Each artifact has one
+`<testcase>` for the audit itself (`name` "audit"), and one more per finding at or above the
+gate (`context.fail_on`), named `RA301 unregistered-custom-regularizer at d kernel_regularizer`
+and holding one `<failure type="RA301">`. `classname` is the artifact's path relative to the
+report root (GitLab shows classname as the suite), `file` the file its findings point at. A run
+with configuration findings adds `configuration` cases the same way.
 
-- Each finding at or above the gate (`context.fail_on`) is a `<failure type="RA301">`; findings
-  below it are lines of the case's `<system-out>`. With no gate, every finding goes there.
-- A skipped artifact is `<skipped>`, an unreadable one `<error>`.
-- Counts are of elements, as junitparser counts them: a case with two failing findings adds two
-  to `failures`.
+- One failure per test case, because GitLab shows one: its parser (lib/gitlab/ci/parsers/test/
+  junit.rb) gives each test case a single status and a single output, so the second and later
+  `<failure>` elements of a case never reach the merge request; and of several cases with the
+  same name only the first is kept (GitLab's unit test report docs), so names are made unique.
+- Findings below the gate are lines of the audit case's `<system-out>`; with no gate, every
+  finding goes there.
+- A skipped artifact's audit case is `<skipped>`, an unreadable one's `<error>`.
 
 GitLab shows the text of failure, error and skipped elements and none of their attributes, so
 each element's text repeats its code and place.
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections import Counter
 from typing import Any, TextIO
 
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
@@ -36,10 +41,13 @@ CONFIGURATION = "configuration"
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+AUDIT = "audit"
+
+
 def render(result: AuditResult, context: Any, stream: TextIO) -> None:
-    cases = [_artifact_case(artifact, context) for artifact in result.artifacts]
+    cases = [case for artifact in result.artifacts for case in _artifact_cases(artifact, context)]
     if result.configuration:
-        cases.append(_case(SUITE, CONFIGURATION, None, result.configuration, context.fail_on))
+        cases += _cases(CONFIGURATION, None, result.configuration, context.fail_on)
     counts = _counts(cases)
     root = ET.Element("testsuites", {"name": SUITE, **counts})
     suite = ET.SubElement(root, "testsuite", {"name": SUITE, **counts})
@@ -49,35 +57,46 @@ def render(result: AuditResult, context: Any, stream: TextIO) -> None:
     stream.write(ET.tostring(root, encoding="us-ascii").decode("ascii") + "\n")
 
 
-def _artifact_case(artifact: ArtifactResult, context: Any) -> ET.Element:
+def _artifact_cases(artifact: ArtifactResult, context: Any) -> list[ET.Element]:
     name = locate(artifact.path, context.root).path
     file = artifact_file(artifact, context.root).path
-    case = _case(artifact.format or SUITE, name, file, artifact.findings, context.fail_on)
+    cases = _cases(name, file, artifact.findings, context.fail_on)
     if artifact.error is not None:
         text = f"{artifact.error.code} {artifact.error.message}"
         if artifact.status is Status.SKIPPED:
-            _element(case, "skipped", text, message=text)
+            _element(cases[0], "skipped", text, message=text)
         else:
-            _element(case, "error", text, message=text, type=artifact.error.code)
-    return case
+            _element(cases[0], "error", text, message=text, type=artifact.error.code)
+    return cases
 
 
-def _case(classname: str, name: str, file: str | None, findings: list[Finding], gate: Severity | None) -> ET.Element:
-    attributes = {"classname": classname, "name": name}
-    if file is not None:
-        attributes["file"] = file
-    case = ET.Element("testcase", {key: _xml_text(value) for key, value in attributes.items()})
+def _cases(classname: str, file: str | None, findings: list[Finding], gate: Severity | None) -> list[ET.Element]:
+    """The audit case (findings below the gate in its output), then one case per failing finding."""
+    audit = _case(classname, AUDIT, file)
+    cases = [audit]
     below = []
+    names: Counter[str] = Counter()
     for finding in findings:
         if gate is not None and finding.severity.rank >= gate.rank:
             headline = _headline(finding)
+            names[headline] += 1
+            name = headline if names[headline] == 1 else f"{headline} ({names[headline]})"
+            case = _case(classname, name, file)
             _element(case, "failure", f"{headline} ({finding.severity.value})\n{finding.message}",
                      message=headline, type=finding.rule)
+            cases.append(case)
         else:
             below.append(f"{_headline(finding)} ({finding.severity.value}): {finding.message}")
     if below:
-        _element(case, "system-out", "\n".join(below))
-    return case
+        _element(audit, "system-out", "\n".join(below))
+    return cases
+
+
+def _case(classname: str, name: str, file: str | None) -> ET.Element:
+    attributes = {"classname": classname, "name": name}
+    if file is not None:
+        attributes["file"] = file
+    return ET.Element("testcase", {key: _xml_text(value) for key, value in attributes.items()})
 
 
 def _headline(finding: Finding) -> str:

@@ -7,8 +7,11 @@ finding at or above the gate; the artifacts not audited; the run's configuration
 Layer names, paths and messages come from untrusted files. Identifiers are code spans, in which
 nothing is Markdown, HTML or an @mention. Messages escape Markdown punctuation and `&`, `<`, `>`
 (an @name inside one can still mention someone on GitHub). Newlines become spaces, so that
-nothing breaks out of a table row or a `<summary>`. Long reports are not cut: a PR comment holds
-65,536 characters, a step summary 1 MiB.
+nothing breaks out of a table row or a `<summary>`.
+
+A pull-request comment holds at most 65,536 characters. A longer report is cut, whole sections
+and table rows at a time (never inside a `<details>` block or a row), and ends with a note that
+says how much was left out and where the whole report is.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _BACKTICKS = re.compile(r"`+")
 
 
+COMMENT_LIMIT = 65_536  # characters in a GitHub issue or pull-request comment
+
+
 def render(result: AuditResult, context: Any, stream: TextIO) -> None:
     sections = [f"## regaudit: {_outcome(result, context.fail_on)}", _summary_table(result, context)]
     with_findings = [artifact for artifact in result.artifacts if artifact.findings]
@@ -38,7 +44,43 @@ def render(result: AuditResult, context: Any, stream: TextIO) -> None:
         sections.append(_not_audited(not_audited, context))
     if result.configuration:
         sections.append("### Configuration\n\n" + _findings_table(result.configuration, layer_column=False))
-    stream.write("\n\n".join(sections) + "\n")
+    stream.write(_within_limit(sections, COMMENT_LIMIT))
+
+
+def _within_limit(sections: list[str], limit: int) -> str:
+    """The sections joined, or as many of them as fit in `limit` characters with a closing note.
+    A section that does not fit is cut by whole lines when it is a table, else left out."""
+    whole = "\n\n".join(sections) + "\n"
+    if len(whole) <= limit:
+        return whole
+    budget = limit - _NOTE_ROOM
+    kept: list[str] = []
+    used = 0
+    for section in sections:
+        cost = len(section) + 2
+        if used + cost <= budget:
+            kept.append(section)
+            used += cost
+            continue
+        if section.startswith("|"):  # a table: keep the rows that fit
+            rows = section.split("\n")
+            part = rows[:2]
+            for row in rows[2:]:
+                if used + len("\n".join(part + [row])) + 2 > budget:
+                    break
+                part.append(row)
+            if len(part) > 2:
+                kept.append("\n".join(part))
+                used += len(kept[-1]) + 2
+        break
+    shown = used
+    note = (f"**This report was cut to fit GitHub's {limit:,}-character comment limit: "
+            f"{len(whole) - shown:,} of its {len(whole):,} characters are not shown.** "
+            "The text, JSON, SARIF or HTML report of the same run has everything.")
+    return "\n\n".join(kept + [note]) + "\n"
+
+
+_NOTE_ROOM = 400  # characters kept free for the closing note
 
 
 def _outcome(result: AuditResult, gate: Severity | None) -> str:

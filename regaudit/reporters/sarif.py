@@ -7,10 +7,12 @@ model file meets it:
   points at its config.json) with `region.startLine` 1, since a model has no meaningful lines,
   plus the layer path as a logical location. GitHub rejects a whole upload in which one result
   has no physical location or a region without a start line.
-- `partialFingerprints.primaryLocationLineHash` is computed here from the file, layer, rule and
-  argument. GitHub keys alerts on it plus path and rule. When it is missing, upload-sarif hashes
-  line 1 of the file instead, which would merge every finding of one rule in one model into a
-  single alert. (upload-sarif logs a warning that our value differs from its own.)
+- A finding's stable identity (file, layer, rule and argument, plus an occurrence number) is
+  `partialFingerprints["regaudit/v1"]`. `primaryLocationLineHash` is not set: upload-sarif
+  computes it itself from line 1 of the file and, for a binary model file, warns once per
+  result when a value it did not compute is present.
+- Relative URIs are relative to the report root: the `--root` given, else the git top level
+  found from the working directory, so that code scanning maps them onto the repository.
 - `fullDescription` is cut to GitHub's 1024 characters; `help` carries the whole documentation.
 
 Skipped and unreadable artifacts are `toolExecutionNotifications`. The run's configuration
@@ -32,7 +34,7 @@ from regaudit.reporters._paths import Located, artifact_file, placed_message
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/regaudit/regaudit"
-SOURCE_ROOT = "%SRCROOT%"  # relative URIs are relative to the report root, which is the repository
+SOURCE_ROOT = "%SRCROOT%"  # relative URIs are relative to the report root: --root or the git top level
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 FULL_DESCRIPTION_LIMIT = 1024  # GitHub code scanning's limit for fullDescription.text
 _HELP_SECTIONS = (("What it flags", "what"), ("Why it matters", "why"), ("How to fix", "fix"))
@@ -139,7 +141,6 @@ def _result(finding: Finding, located: Located, rule_index: int, identity: str, 
         "message": {"text": placed_message(finding)},
         "locations": [location],
         "partialFingerprints": {
-            "primaryLocationLineHash": f"{identity[:16]}:{occurrence}",
             "regaudit/v1": f"{identity}:{occurrence}",
         },
     }
