@@ -27,7 +27,8 @@ class Expected(NamedTuple):
 class Case(NamedTuple):
     """A model snippet (or a file) and the findings the rule must report on it (none to pass).
 
-    Rules are run on `document`. Diagnostics and configuration findings come from auditing a file:
+    Rules are run on `document`, or on the tree read from the SavedModel metadata entries in
+    `saved_model` (rules about SavedModels). Diagnostics and configuration findings come from auditing a file:
     `file` names it, written from `content` (parts of text, each repeated a number of times, so
     that a case can hold a 100,000-deep JSON) or from `document`; with neither, the file is absent.
     """
@@ -35,6 +36,8 @@ class Case(NamedTuple):
     title: str
     fires: tuple[Expected, ...]
     document: Any = None  # a model config, as a to_json() / model.json / get_config() document
+    # SavedModel metadata entries, each {node_path, identifier, metadata}, as keras_metadata.pb holds them
+    saved_model: tuple[Mapping[str, Any], ...] | None = None
     keras_version: str | None = None
     options: Mapping[str, Any] = EMPTY
     file: str | None = None
@@ -175,6 +178,7 @@ def _case_from_toml(data: Mapping[str, Any]) -> Case:
         title=data["title"],
         fires=tuple(Expected(item.get("layer"), item.get("argument")) for item in data.get("fires", ())),
         document=document,
+        saved_model=tuple(json.loads(data["saved_model"])) if "saved_model" in data else None,
         keras_version=data.get("keras_version"),
         options=data.get("options", {}),
         file=data.get("file"),

@@ -9,6 +9,7 @@ from regaudit.checks import Hit, RuleContext, all_checks
 from regaudit.config import parse_options, settings_from
 from regaudit.loaders.json_file import tree_from_document
 from regaudit.outcomes import AuditResult
+from regaudit.tree import ModelTree
 
 
 def run_case(code: str, case: Case) -> list[Expected]:
@@ -30,10 +31,18 @@ def run_case(code: str, case: Case) -> list[Expected]:
 
 def case_hits(code: str, case: Case) -> list[Hit]:
     """The rule's hits on the case's model, with the case's options as a configuration file gives them."""
-    tree = tree_from_document(case.document)
+    tree = _saved_model_tree(case.saved_model) if case.saved_model is not None else tree_from_document(case.document)
     if case.keras_version is not None:
         tree.keras_version = case.keras_version
     return list(all_checks()[code](tree, RuleContext(_settings(code, case, case.options))))
+
+
+def _saved_model_tree(entries: tuple) -> ModelTree:
+    from regaudit.loaders.savedmodel import KerasObject, tree_from_objects
+
+    return tree_from_objects(
+        [KerasObject(node_id, entry["node_path"], entry["identifier"], entry["metadata"]) for node_id, entry in enumerate(entries)]
+    )
 
 
 def audit_case(code: str, case: Case) -> AuditResult:

@@ -234,16 +234,29 @@ class Coverage(NamedTuple):
     regularizers: int  # regularized slots, activity included
 
 
+class ConfigDisagreement(NamedTuple):
+    """SavedModel: a layer whose own metadata entry differs from its copy in the model config.
+
+    tf_keras revives each layer of a Functional or Sequential model from the layer's own entry,
+    so the tree holds that version; `in_model_config` is the copy Keras does not load.
+    """
+
+    path: str
+    in_model_config: Layer
+
+
 class ModelTree:
     """A whole model as read from one artifact."""
 
-    __slots__ = ("root", "format", "keras_version", "optimizer", "container", "file_suffix", "_layers", "_written")
+    __slots__ = (
+        "root", "format", "keras_version", "optimizer", "container", "file_suffix", "disagreements", "_layers", "_written"
+    )
 
     def __init__(
         self, root: Layer, format: str, keras_version: str | None = None, optimizer: Optimizer | None = None
     ) -> None:
         self.root = root
-        self.format = format  # keras-zip, keras-dir, hdf5, config-json, tfjs-layers
+        self.format = format  # keras-zip, keras-dir, hdf5, config-json, tfjs-layers, savedmodel
         self.keras_version = keras_version
         self.optimizer = optimizer
         # What the file is, by content (zip, hdf5, json, directory), and the extension of its name
@@ -251,6 +264,7 @@ class ModelTree:
         # None when the tree was not read from a file.
         self.container: str | None = None
         self.file_suffix: str | None = None
+        self.disagreements: tuple[ConfigDisagreement, ...] = ()  # only SavedModels carry two configs
         self._layers: list[Layer] | None = None
         self._written: list[Layer] | None = None
 

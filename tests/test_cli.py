@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 import regaudit
-from conftest import ROOT, dense, json_report, run_cli
+from conftest import FIXTURES, ROOT, dense, json_report, run_cli
 
 SCHEMA = json.loads((ROOT / "regaudit" / "reporters" / "report.schema.json").read_text())
 L2 = {"class_name": "L2", "config": {"l2": 0.001}}
@@ -163,13 +163,16 @@ def test_python_api_returns_the_result_reporters_render(broken, clean):
 
 
 def test_check_path_never_imports_keras_or_tensorflow(clean):
+    # A SavedModel too, in both layouts: the reader decodes the protobuf messages without TensorFlow.
+    savedmodels = FIXTURES / "savedmodels"
     probe = (
         "import sys, regaudit.cli\n"
-        "sys.argv = ['regaudit', 'check', %r]\n"
+        "sys.argv = ['regaudit', 'check', %r, %r, %r]\n"
         "try:\n    regaudit.cli.main()\nexcept SystemExit:\n    pass\n"
         "print(sorted(m for m in ('keras', 'tensorflow', 'tf_keras', 'torch', 'jax') if m in sys.modules))\n"
-    ) % str(clean)
+    ) % (str(clean), str(savedmodels / "subclassed"), str(savedmodels / "tf24_functional"))
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert "savedmodel" in completed.stdout
     assert completed.stdout.strip().splitlines()[-1] == "[]"
 
 

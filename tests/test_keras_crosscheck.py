@@ -8,7 +8,9 @@ register custom objects imported, as they would be in a deployment.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import sys
 import warnings
 
@@ -115,4 +117,38 @@ def test_tf_keras_view_equals_regaudit(tf_keras, expected):
         assert "__lambda__" in error or "Unknown regularizer: 'function'" in error, error
         assert {f.rule for f in artifact.findings} & LOAD_FAILURE_RULES or expected["file"].endswith(".h5")
         return
+    assert compare_views(keras_view(model), regaudit_view(artifact.tree)) == []
+
+
+SAVEDMODELS = FIXTURES / "savedmodels"
+SAVEDMODEL_NAMES = sorted(json.loads((SAVEDMODELS / "expected.json").read_text()))
+
+
+@pytest.mark.parametrize("name", SAVEDMODEL_NAMES)
+def test_tf_keras_loads_from_a_savedmodel_exactly_the_regularizers_regaudit_reads(tf_keras, name):
+    from keras_truth import compare_views, keras_view
+
+    (artifact,) = audit([str(SAVEDMODELS / name)]).artifacts
+    model, error = try_load(tf_keras, SAVEDMODELS / name, custom_objects("tf_keras"))
+    assert error is None, error
+    assert compare_views(keras_view(model), regaudit_view(artifact.tree)) == []
+
+
+def test_where_a_savedmodel_layer_entry_disagrees_tf_keras_loads_the_entry_as_regaudit_reports(tf_keras, tmp_path):
+    from keras_truth import compare_views, keras_view
+    from regaudit.loaders.savedmodel_proto import message_classes
+
+    path = tmp_path / "edited"
+    shutil.copytree(SAVEDMODELS / "nested_functional", path)
+    metadata = message_classes()["SavedMetadata"].FromString((path / "keras_metadata.pb").read_bytes())
+    for node in metadata.nodes:
+        entry = json.loads(node.metadata)
+        if entry.get("name") in ("frozen_layer", "inner_dense"):  # top level, and inside the nested model
+            entry["config"]["kernel_regularizer"] = {"class_name": "L2", "config": {"l2": 0.5}}
+            node.metadata = json.dumps(entry)
+    (path / "keras_metadata.pb").write_bytes(metadata.SerializeToString())
+    (artifact,) = audit([str(path)]).artifacts
+    assert [f.layer for f in artifact.findings if f.rule == "RA420"] == ["inner/inner_dense", "frozen_layer"]
+    model, error = try_load(tf_keras, path, custom_objects("tf_keras"))
+    assert error is None, error
     assert compare_views(keras_view(model), regaudit_view(artifact.tree)) == []

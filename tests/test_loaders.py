@@ -229,9 +229,10 @@ def test_paths_that_cannot_be_read(tmp_path):
         load_path(tmp_path)
 
 
-def test_saved_model_directory_is_skipped(tmp_path):
+def test_saved_model_without_a_meta_graph_is_corrupt(tmp_path):
+    # saved_model_schema_version: 1 and nothing else; tests/test_savedmodel.py covers real SavedModels.
     (tmp_path / "saved_model.pb").write_bytes(b"\x08\x01")
-    with pytest.raises(NoArchitecture, match="SavedModel"):
+    with pytest.raises(Corrupt, match="saved_model.pb holds no meta graph"):
         load_path(tmp_path)
 
 

@@ -295,3 +295,43 @@ def refused_under_this_name(tree: ModelTree, context: RuleContext) -> Iterator[H
             f"content; {fact.fix}",
             Severity.ERROR if target is not None else None,
         )
+
+
+@check("RA420")
+def savedmodel_layer_entry_disagrees(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
+    # Source: tf_keras 2.21 saving/legacy/saved_model/load.py: KerasObjectLoader revives each layer
+    # of a Functional or Sequential model from its own entry, and the model config only wires them.
+    loaded = {layer.path: layer for layer in tree.layers()}
+    for disagreement in tree.disagreements:
+        layer = loaded.get(disagreement.path)
+        if layer is None:
+            continue
+        changes = "; ".join(_saved_differences(disagreement.in_model_config, layer)) or "its class or nesting"
+        yield Hit(
+            disagreement.path,
+            None,
+            f"the SavedModel holds two configs of this layer that disagree ({changes}); tf_keras "
+            "loads the layer from its own metadata entry, so this report shows that one; save the "
+            "model again so that both agree, and check which one you meant",
+        )
+
+
+def _saved_differences(in_model_config: Layer, loaded: Layer) -> Iterator[str]:
+    before = {item.path: item for item in (in_model_config, *in_model_config.walk())}
+    for item in (loaded, *loaded.walk()):
+        saved = before.get(item.path)
+        if saved is None:
+            continue
+        where = item.path.removeprefix(loaded.path).lstrip("/")
+        prefix = f"{where}: " if where else ""
+        if saved.trainable != item.trainable:
+            yield f"{prefix}trainable {saved.trainable} in the model config, {item.trainable} in the entry"
+        slots = {r.slot: r for r in saved.regularizers} | {r.slot: r for r in item.regularizers}
+        for slot in slots:
+            old = next((r for r in saved.regularizers if r.slot == slot), None)
+            new = next((r for r in item.regularizers if r.slot == slot), None)
+            if old != new:
+                yield (
+                    f"{prefix}{slot} regularizer {regularizer_label(old) if old else 'none'} in the model "
+                    f"config, {regularizer_label(new) if new else 'none'} in the entry"
+                )

@@ -105,8 +105,8 @@ def load(candidate: Candidate) -> ModelTree:
 
 def should_report(candidate: Candidate, problem: ArtifactProblem) -> bool:
     """Whether a problem found in a directory walk is worth listing, or the file is just not a model."""
-    if candidate.explicit or isinstance(problem, NoArchitecture):
-        return True
+    if candidate.explicit or isinstance(problem, NoArchitecture) or candidate.path.is_dir():
+        return True  # a directory is only found in a walk when it holds a SavedModel or a .keras
     if not candidate.has_model_extension:
         return False
     # `.json` and `.h5` are generic; `.keras` always claims to be a Keras model.
@@ -174,10 +174,10 @@ def _load_directory(path: Path) -> ModelTree:
     if is_keras_directory(path):
         return load_directory(path)
     if _is_saved_model(path):
-        raise NoArchitecture(
-            "TensorFlow SavedModel directory: regaudit does not read SavedModels; save the Keras "
-            "model with model.save('model.keras') and audit that"
-        )
+        # Imported here: protobuf is only needed once a SavedModel is met.
+        from regaudit.loaders.savedmodel import load_saved_model
+
+        return load_saved_model(path)
     raise NotAModel("no Keras model files found in this directory")
 
 

@@ -80,6 +80,13 @@ def _is_functional(layer: Layer) -> bool:
     return layer.class_name in ("Functional", "Model") or "input_layers" in layer.config or "output_layers" in layer.config
 
 
+def layer_builder() -> "_TreeBuilder":
+    """A builder for loaders that assemble one tree from separately saved layer configs (SavedModel
+    metadata entries, which tf.keras reads): `builder.build({"class_name", "config"}, parent, depth,
+    name=...)` -> Layer."""
+    return _TreeBuilder(regularizers.BUILTIN_DEFAULTS)
+
+
 def model_from_layer_list(layers: list, name: str = "sequential") -> dict:
     """Keras 1 and Keras 2.0-2.2.2 saved a Sequential config as a bare list of layers."""
     return {"class_name": "Sequential", "config": {"name": name, "layers": layers}}
