@@ -493,6 +493,8 @@ def test_git_mode_errors(repo, tmp_path):
     assert run_cli("diff", "--git", "HEAD", str(outside), cwd=repo).returncode == 2
     nowhere = run_cli("diff", "--git", "HEAD", "models/none.keras", cwd=repo)
     assert nowhere.returncode == 2 and "neither in HEAD nor in the working tree" in nowhere.stderr
+    no_repository = run_cli("diff", "--git", "HEAD", str(outside), cwd=outside)
+    assert no_repository.returncode == 2 and "not a git repository" in no_repository.stderr
 
 
 def test_git_mode_refuses_more_than_the_bound(repo, tmp_path, monkeypatch):
