@@ -97,3 +97,54 @@ def test_keras3_builds_the_nested_copy_first(tmp_path):
         keras.saving.load_model(edited)
     result = regaudit.audit([str(edited)], {})
     assert ("RA301", "inner/shared") in {(f.rule, f.layer) for f in result.findings}
+
+
+# --- skip markers: a file is skipped only when it holds no architecture any Keras loader builds --
+
+SEQUENTIAL = {"class_name": "Sequential", "config": {"name": "m", "layers": [
+    dense("d", kernel_initializer={}, kernel_regularizer={"class_name": "Sneaky", "config": {}})]}}
+
+
+def _audited(tmp_path, document, name="model.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(document))
+    (artifact,) = regaudit.audit([str(tmp_path)], {}).artifacts  # found in a walk, as CI finds it
+    return artifact
+
+
+@pytest.mark.parametrize("marker", [{"weight_map": {"d/kernel": "x.h5"}}, {"weightsManifest": []}])
+def test_weight_markers_do_not_hide_a_keras_model(tmp_path, marker):
+    artifact = _audited(tmp_path, {**SEQUENTIAL, **marker})
+    assert artifact.status.value == "ok" and [layer.path for layer in artifact.tree.layers()] == ["d"]
+    assert "RA301" in {f.rule for f in artifact.findings}
+
+
+@pytest.mark.parametrize("marker", [{"weight_map": {"d/kernel": "x.h5"}}, {"weightsManifest": []}])
+def test_weight_markers_do_not_hide_a_get_config_layer_list(tmp_path, marker):
+    artifact = _audited(tmp_path, {**SEQUENTIAL["config"], **marker})
+    assert artifact.status.value == "ok"
+
+
+@pytest.mark.parametrize("extra, topology_extra", [
+    ({"format": "graph-model"}, {}),
+    ({}, {"node": []}),
+    ({"format": "graph-model"}, {"node": [{"name": "x", "op": "Const"}]}),
+])
+def test_graph_markers_do_not_hide_a_tfjs_layers_model(tmp_path, extra, topology_extra):
+    document = {**extra, "modelTopology": {"model_config": SEQUENTIAL, **topology_extra}, "weightsManifest": []}
+    assert _audited(tmp_path, document).status.value == "ok"
+
+
+def test_null_model_config_means_the_topology_itself(tmp_path):
+    # tfjs-layers: `if (modelTopology['model_config'] != null) modelTopology = modelTopology['model_config']`.
+    document = {"modelTopology": {"model_config": None, **SEQUENTIAL}, "weightsManifest": []}
+    artifact = _audited(tmp_path, document)
+    assert artifact.status.value == "ok" and [layer.path for layer in artifact.tree.layers()] == ["d"]
+
+
+def test_real_graph_model_and_weights_index_are_still_skipped(tmp_path):
+    graph = {"format": "graph-model", "modelTopology": {"node": [{"name": "x", "op": "Const"}]}, "weightsManifest": []}
+    assert _audited(tmp_path, graph).error.code == "RA901"
+    (tmp_path / "model.json").unlink()
+    index = {"metadata": {}, "weight_map": {"d/kernel": "model_00000.weights.h5"}}
+    assert _audited(tmp_path, index, "model.weights.json").error.code == "RA901"

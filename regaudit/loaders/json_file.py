@@ -24,8 +24,15 @@ def load_json_stream(stream: IO[bytes], what: str) -> ModelTree:
 
 def tree_from_document(document: Any) -> ModelTree:
     if isinstance(document, dict):
+        # A stray key never hides an architecture: Keras's model_from_json and TF.js read the model
+        # whatever else the document holds, so weight markers only decide when there is none.
         if "modelTopology" in document:
             return _tfjs(document)
+        if is_serialized_object(document):
+            return _model_config(document)
+        if isinstance(document.get("layers"), list):  # model.get_config() output, without class_name
+            kind = "Functional" if "input_layers" in document else "Sequential"
+            return build_tree({"class_name": kind, "config": document}, format="config-json")
         if "weight_map" in document:
             raise NoArchitecture(
                 "Keras sharded weights index (.weights.json): weights only, no architecture; "
@@ -33,11 +40,6 @@ def tree_from_document(document: Any) -> ModelTree:
             )
         if "weightsManifest" in document:
             raise NoArchitecture("TensorFlow.js weights manifest without modelTopology: no architecture to audit")
-        if is_serialized_object(document):
-            return _model_config(document)
-        if isinstance(document.get("layers"), list):  # model.get_config() output, without class_name
-            kind = "Functional" if "input_layers" in document else "Sequential"
-            return build_tree({"class_name": kind, "config": document}, format="config-json")
     elif isinstance(document, list) and document and all(is_serialized_object(e) for e in document):
         return build_tree(model_from_layer_list(document), format="config-json")
     raise NotAModel(
@@ -61,15 +63,16 @@ def _model_config(document: dict) -> ModelTree:
 
 def _tfjs(document: dict) -> ModelTree:
     topology = document["modelTopology"]
-    if document.get("format") == "graph-model" or (isinstance(topology, dict) and "node" in topology):
+    if not isinstance(topology, dict):
+        raise Corrupt("TF.js model.json whose modelTopology is not an object")
+    # tfjs-layers (src/models.ts modelFromJSON / loadLayersModel, 4.22.0) takes model_config when
+    # it is not null, and the topology itself otherwise, whatever `format` or other keys say.
+    model = topology["model_config"] if topology.get("model_config") is not None else topology
+    if not is_serialized_object(model) and (document.get("format") == "graph-model" or "node" in topology):
         raise NoArchitecture(
             "TensorFlow.js graph model: a graph of TF ops with no Keras layer config, so no "
             "regularizers can be read; audit the Keras model it was converted from"
         )
-    if not isinstance(topology, dict):
-        raise Corrupt("TF.js model.json whose modelTopology is not an object")
-    # Converted models wrap the config in model_config; models saved by TF.js itself do not.
-    model = topology.get("model_config", topology)
     training = topology.get("training_config") or document.get("trainingConfig")
     version = topology.get("keras_version")
     return build_tree(
