@@ -39,6 +39,8 @@ class Case(NamedTuple):
     # SavedModel metadata entries, each {node_path, identifier, metadata}, as keras_metadata.pb holds them
     saved_model: tuple[Mapping[str, Any], ...] | None = None
     keras_version: str | None = None
+    # The container the config was read from (`hdf5`, `keras-zip`): some Keras facts depend on it.
+    format: str | None = None
     options: Mapping[str, Any] = EMPTY
     file: str | None = None
     content: tuple[tuple[str, int], ...] | None = None
@@ -180,6 +182,7 @@ def _case_from_toml(data: Mapping[str, Any]) -> Case:
         document=document,
         saved_model=tuple(json.loads(data["saved_model"])) if "saved_model" in data else None,
         keras_version=data.get("keras_version"),
+        format=data.get("format"),
         options=data.get("options", {}),
         file=data.get("file"),
         content=((content, 1),) if isinstance(content, str) else tuple(map(tuple, content)) if content else None,

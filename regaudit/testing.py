@@ -34,6 +34,8 @@ def case_hits(code: str, case: Case) -> list[Hit]:
     tree = _saved_model_tree(case.saved_model) if case.saved_model is not None else tree_from_document(case.document)
     if case.keras_version is not None:
         tree.keras_version = case.keras_version
+    if case.format is not None:
+        tree.format = case.format
     return list(all_checks()[code](tree, RuleContext(_settings(code, case, case.options))))
 
 

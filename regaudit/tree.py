@@ -45,6 +45,7 @@ class Regularizer(NamedTuple):
     module: str | None = None
     registered_name: str | None = None
     problem: str | None = None  # for UNKNOWN: why the entry could not be interpreted
+    identifier: str | None = None  # the string as saved, for an entry saved as a bare string ("l1_l2")
 
     @property
     def is_weight_penalty(self) -> bool:

@@ -213,3 +213,124 @@ def test_multi_head_attention_penalizes_other_tensors_in_keras3(tf_keras, keras3
     assert findings(tmp_path / "mha.keras", "RA409", **{"target-keras": tf_keras.__version__}) == [
         ("mha", "activity_regularizer", "warning")
     ]
+
+
+# --- loadability of custom regularizers per Keras line --------------------------------------------
+
+
+def call_once(model, shape=(4,)):
+    """The number of penalties one call adds, or the error the call raises."""
+    import numpy as np
+
+    try:
+        model(np.ones((2, *shape), "float32"))
+        return len(model.losses)  # tf_keras computes weight penalties here
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+
+
+def load_or_error(loader, path, **kwargs):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return loader(path, **kwargs), None
+    except Exception as error:  # Keras wraps the cause in TypeError/ValueError
+        return None, str(error)
+
+
+def function_model(library, penalty):
+    inputs = library.Input((4,))
+    outputs = library.layers.Dense(2, kernel_regularizer=penalty, name="hidden")(inputs)
+    return library.Model(inputs, outputs)
+
+
+def tf_keras_function(tf_keras, name, package=None):
+    def penalty(x):
+        return 0.01 * tf_keras.backend.sum(tf_keras.backend.abs(x))
+
+    penalty.__name__ = penalty.__qualname__ = name
+    if package is not None:
+        penalty = tf_keras.saving.register_keras_serializable(package=package)(penalty)
+    return penalty
+
+
+def test_tf_keras_hdf5_cannot_rebuild_a_function_even_with_custom_objects_or_registration(tf_keras, tmp_path):
+    plain = tf_keras_function(tf_keras, "plain_penalty")
+    function_model(tf_keras, plain).save(tmp_path / "plain.h5")
+    for objects in (None, {"plain_penalty": plain}):
+        model, error = load_or_error(tf_keras.models.load_model, tmp_path / "plain.h5", custom_objects=objects)
+        assert model is None and "Unknown regularizer: 'function'" in error
+    registered = tf_keras_function(tf_keras, "registered_penalty", package="facts")
+    function_model(tf_keras, registered).save(tmp_path / "registered.h5")
+    model, error = load_or_error(tf_keras.models.load_model, tmp_path / "registered.h5")
+    assert model is None and "Unknown regularizer: 'function'" in error
+    for name in ("plain", "registered"):
+        assert findings(tmp_path / f"{name}.h5", "RA303") == [("hidden", "kernel_regularizer", "error")]
+        assert findings(tmp_path / f"{name}.h5", "RA304") == []
+    (artifact,) = audit([str(tmp_path / "registered.h5")]).artifacts
+    assert "Unknown regularizer: 'function'" in artifact.findings[0].message
+
+
+def test_tf_keras_zip_loads_a_function_as_a_string_that_fails_at_the_first_call(tf_keras, tmp_path):
+    plain = tf_keras_function(tf_keras, "zip_penalty")
+    path = tmp_path / "plain.keras"
+    function_model(tf_keras, plain).save(path)
+    model, error = load_or_error(tf_keras.models.load_model, path)
+    assert error is None and "'str' object is not callable" in str(call_once(model))
+    model, error = load_or_error(tf_keras.models.load_model, path, custom_objects={"zip_penalty": plain})
+    assert error is None and call_once(model) == 1
+    assert findings(path, "RA303") == [("hidden", "kernel_regularizer", "error")]
+    (artifact,) = audit([str(path)]).artifacts
+    assert "custom_objects={'zip_penalty': zip_penalty}" in artifact.findings[0].message
+
+
+def test_keras3_class_registered_in_main_loads_only_where_it_is_registered(keras3, tmp_path):
+    class OffDiagonalPenalty(keras3.regularizers.Regularizer):
+        def __init__(self, factor=0.001):
+            self.factor = factor
+
+        def __call__(self, x):
+            return self.factor * keras3.ops.sum(keras3.ops.abs(x))
+
+        def get_config(self):
+            return {"factor": self.factor}
+
+    OffDiagonalPenalty.__module__ = "__main__"  # as when defined in the training script
+    registered = keras3.saving.register_keras_serializable(package="FactsMain")(OffDiagonalPenalty)
+    path = tmp_path / "main.keras"
+    function_model(keras3, registered()).save(path)
+    model, error = load_or_error(keras3.saving.load_model, path)
+    assert error is None and call_once(model) == 1
+    keras3.saving.get_custom_objects().pop("FactsMain>OffDiagonalPenalty")  # a fresh process
+    model, error = load_or_error(keras3.saving.load_model, path)
+    assert model is None and "could not be deserialized" in error
+    assert findings(path, "RA306") == [("hidden", "kernel_regularizer", "error")]
+    assert findings(path, "RA304") == []
+
+
+def keras3_config_with(keras3, entry):
+    import json
+
+    config = json.loads(function_model(keras3, keras3.regularizers.L2(0.01)).to_json())
+    config["config"]["layers"][1]["config"]["kernel_regularizer"] = entry
+    return json.dumps(config)
+
+
+@pytest.mark.parametrize("entry, loads", [
+    ("l1_l2", False), ("facts>penalty", False), ("l1l2", True), ("L2", True),
+    ({"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.01, "l1": 0.01}, "registered_name": None}, False),
+    ({"module": "keras.regularizers", "class_name": "OrthogonalRegularizer", "config": {"factor": 0.01, "mode": "rows"},
+      "registered_name": None}, True),
+])  # fmt: skip
+def test_keras3_loads_only_the_strings_and_arguments_it_knows(keras3, tmp_path, entry, loads):
+    def penalty(x):
+        return 0.0
+
+    penalty = keras3.saving.register_keras_serializable(package="facts")(penalty)
+    text = keras3_config_with(keras3, entry)
+    model, error = load_or_error(keras3.models.model_from_json, text, custom_objects={"facts>penalty": penalty})
+    assert (model is not None) == loads, error
+    path = tmp_path / "model.json"
+    path.write_text(text)
+    expected = [] if loads else [("hidden", "kernel_regularizer", "error")]
+    assert findings(path, "RA307", **{"target-keras": keras3.__version__}) == expected

@@ -298,6 +298,8 @@ def is_builtin_layer(layer: Layer) -> bool:
     if layer.registered_name is not None and ">" in layer.registered_name:
         return False
     return layer.module is None or layer.module.split(".")[0] in KERAS_MODULE_ROOTS
+
+
 # --- Which Keras line loads which container under which file name (RA406) -------------------------
 # Keras picks its reader from the file name, regaudit from the content. Each row is one container
 # (by content) under a set of names, with the Keras lines whose load_model refuses it there and
@@ -375,3 +377,107 @@ CONTAINER_NAME_FACTS = (
 def container_name_facts(container: str | None, suffix: str | None) -> list[ContainerNameFact]:
     """The rows about this container under this file-name extension (none: every line loads it)."""
     return [fact for fact in CONTAINER_NAME_FACTS if fact.applies(container, suffix)]
+
+
+# --- loadability of regularizers per Keras line ---------------------------------------------------
+
+
+class LoadFact(NamedTuple):
+    """What one Keras line does when it loads one form of regularizer entry, and what fixes it there.
+
+    Backed by tests/test_keras_facts.py (real tf_keras 2.21.0 / keras 3.15.1: save, load in a
+    process where the object is not registered, call once, count model.losses)."""
+
+    line: KerasLine
+    versions: str
+    form: str  # the entry, as it appears in the file
+    what: str  # what load_model does, as a clause for messages
+    fix: str  # what fixes it in that line
+    source: str
+
+
+TF_KERAS_HDF5_FUNCTION = LoadFact(
+    KerasLine.TF_KERAS, "tf_keras 2.13 and later (verified 2.21.0)",
+    'a function entry {"class_name": "function", ...} in an HDF5 file',
+    "tf_keras's HDF5 loader cannot rebuild a function regularizer at all: load_model fails with "
+    "\"Unknown regularizer: 'function'\", with custom_objects or with the registering module imported alike",
+    "save the model as .keras instead, which tf_keras rebuilds given custom_objects or the registration, "
+    "or make the penalty a registered keras.regularizers.Regularizer subclass",
+    "tf_keras/src/saving/legacy/serialization.py class_and_config_for_serialized_keras_object",
+)
+TF_KERAS_ZIP_FUNCTION = LoadFact(
+    KerasLine.TF_KERAS, "tf_keras 2.13 and later (verified 2.21.0)",
+    "an unregistered function in a .keras file",
+    "tf_keras's load_model succeeds without custom_objects but leaves the regularizer as the string of "
+    "its name, and the first call fails with \"'str' object is not callable\"",
+    "pass custom_objects={NAME: NAME} to load_model, or register the function with "
+    "@keras.saving.register_keras_serializable(package=...)",
+    "tf_keras/src/saving/serialization_lib.py deserialize_keras_object (module 'builtins')",
+)
+KERAS3_REGISTERED_IN_MAIN = LoadFact(
+    KerasLine.KERAS3, "3.0 and later (verified 3.15.1)",
+    'a registered class saved with "module": null (defined and registered in the training script)',
+    "only a process that ran the registration can load it: a fresh process fails with \"could not be "
+    "deserialized properly\", and importing a module cannot help since the class lives in __main__",
+    "move the class into an importable module, register it there, and import that module before load_model",
+    "keras/src/saving/serialization_lib.py serialize_keras_object (module None for __main__)",
+)
+KERAS3_STRING = LoadFact(
+    KerasLine.KERAS3, "3.0 and later (verified 3.15.1)",
+    "a regularizer saved as a string other than a Keras 3 built-in name",
+    "Keras 3 resolves a string regularizer only among its built-ins (regularizers.ALL_OBJECTS_DICT), so "
+    "load_model fails (\"Could not interpret regularizer identifier\"), with custom_objects or a "
+    "registration alike",
+    "save it again from code as an object: a built-in (keras.regularizers.L1L2(...)) or a registered class",
+    "keras/src/regularizers/__init__.py get and ALL_OBJECTS_DICT",
+)
+KERAS3_UNKNOWN_ARGUMENT = LoadFact(
+    KerasLine.KERAS3, "3.0 and later (verified 3.15.1)",
+    "a built-in regularizer whose config has an argument its constructor does not take",
+    "Keras 3 rebuilds a built-in with cls(**config), so load_model fails with a TypeError on the argument",
+    "remove the argument from the config, or save the model again from code",
+    "keras/src/regularizers/regularizers.py L1, L2, L1L2, OrthogonalRegularizer __init__",
+)
+# The strings Keras 3 resolves (regularizers.ALL_OBJECTS_DICT: class names and their snake_case),
+# and the arguments each built-in takes. "l1_l2" is tf.keras's, not Keras 3's.
+KERAS3_STRING_IDENTIFIERS = frozenset(
+    {"L1", "L2", "L1L2", "OrthogonalRegularizer", "Regularizer", "l1", "l2", "l1l2", "orthogonal_regularizer", "regularizer"}
+)
+KERAS3_BUILTIN_ARGUMENTS = {
+    "L1": frozenset({"l1"}),
+    "L2": frozenset({"l2"}),
+    "L1L2": frozenset({"l1", "l2"}),
+    "OrthogonalRegularizer": frozenset({"factor", "mode"}),
+    "Regularizer": frozenset(),
+}
+
+
+def load_fact(tree: ModelTree, regularizer: Regularizer, line: KerasLine | None) -> LoadFact | None:
+    """The LoadFact that makes this regularizer fail in the loading line, if any."""
+    if line is KerasLine.KERAS3:
+        if regularizer.identifier is not None and regularizer.identifier not in KERAS3_STRING_IDENTIFIERS:
+            return KERAS3_STRING
+        if unknown_arguments(regularizer):
+            return KERAS3_UNKNOWN_ARGUMENT
+        if (
+            regularizer.origin is Origin.REGISTERED
+            and regularizer.identifier is None
+            and regularizer.module is None
+            and saving_line(tree) is KerasLine.KERAS3  # Keras 3 always writes `module`: null is __main__
+        ):
+            return KERAS3_REGISTERED_IN_MAIN
+    if line is KerasLine.TF_KERAS and regularizer.module == "builtins":  # a function entry
+        if tree.format == "hdf5":
+            return TF_KERAS_HDF5_FUNCTION
+        if tree.format in ("keras-zip", "keras-dir") and regularizer.origin is Origin.FUNCTION:
+            return TF_KERAS_ZIP_FUNCTION
+    return None
+
+
+def unknown_arguments(regularizer: Regularizer) -> list[str]:
+    """Config keys of a built-in that its Keras 3 constructor does not take."""
+    accepted = KERAS3_BUILTIN_ARGUMENTS.get(regularizer.class_name or "")
+    if regularizer.origin is not Origin.BUILTIN or accepted is None or regularizer.identifier is not None:
+        return []
+    # Missing factors were filled with the constructor's defaults, all of them accepted keys.
+    return [key for key in (*regularizer.factors, *regularizer.options) if key not in accepted]

@@ -5,6 +5,19 @@ from __future__ import annotations
 from typing import Iterator
 
 from regaudit.checks import Hit, RuleContext, check
+from regaudit.checks.keras_facts import (
+    KERAS3_REGISTERED_IN_MAIN,
+    KERAS3_STRING,
+    KERAS3_UNKNOWN_ARGUMENT,
+    TF_KERAS_HDF5_FUNCTION,
+    TF_KERAS_ZIP_FUNCTION,
+    LoadFact,
+    load_fact,
+    loading_line,
+    unknown_arguments,
+)
+from regaudit.describe import keras_spelling, regularizer_label
+from regaudit.loaders.regularizers import BUILTIN_DEFAULTS
 from regaudit.outcomes import Severity
 from regaudit.tree import Layer, ModelTree, Origin, Regularizer
 
@@ -43,21 +56,29 @@ def lambda_regularizer(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
 
 @check("RA303")
 def function_regularizer(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
-    for layer, regularizer in _with_origin(tree, Origin.FUNCTION):
-        name = regularizer.class_name
-        yield Hit.on(
-            layer,
-            regularizer,
-            f"plain function {name} as regularizer: load_model fails without "
-            f"custom_objects={{'{name}': {name}}}; register it with {_REGISTER_HINT} "
-            "or use a regularizer class",
-        )
+    line = loading_line(tree, context.settings.target_keras)
+    for layer, regularizer in tree.written_regularizers():
+        fact = load_fact(tree, regularizer, line)
+        if fact in (TF_KERAS_HDF5_FUNCTION, TF_KERAS_ZIP_FUNCTION):  # registered functions too
+            yield Hit.on(layer, regularizer, _fact_message(f"function {regularizer.class_name} as regularizer", fact, regularizer))
+        elif fact is None and regularizer.origin is Origin.FUNCTION:
+            name = regularizer.class_name
+            yield Hit.on(
+                layer,
+                regularizer,
+                f"plain function {name} as regularizer: load_model fails without "
+                f"custom_objects={{'{name}': {name}}}; register it with {_REGISTER_HINT} "
+                "or use a regularizer class",
+            )
 
 
 @check("RA304")
 def registered_custom_regularizer(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
     allowed = context.settings.allowed_packages
+    line = loading_line(tree, context.settings.target_keras)
     for layer, regularizer in _with_origin(tree, Origin.REGISTERED):
+        if load_fact(tree, regularizer, line) is not None:  # it fails to load: RA303, RA306 or RA307 say how
+            continue
         name = regularizer.registered_name or regularizer.class_name
         package = name.split(">")[0]
         if allowed is not None and package not in allowed:
@@ -87,3 +108,35 @@ def unknown_regularizer(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
             f"regularizer entry cannot be interpreted ({regularizer.problem}); Keras will not "
             "load it either: save the model again or correct the entry",
         )
+
+
+@check("RA306")
+def regularizer_registered_in_main(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
+    line = loading_line(tree, context.settings.target_keras)
+    for layer, regularizer in tree.written_regularizers():
+        fact = load_fact(tree, regularizer, line)
+        if fact is KERAS3_REGISTERED_IN_MAIN:
+            name = regularizer.registered_name or regularizer.class_name
+            yield Hit.on(layer, regularizer, _fact_message(f"custom regularizer {name}", fact, regularizer))
+
+
+@check("RA307")
+def regularizer_keras3_cannot_load(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
+    line = loading_line(tree, context.settings.target_keras)
+    for layer, regularizer in tree.written_regularizers():
+        fact = load_fact(tree, regularizer, line)
+        if fact is KERAS3_STRING:
+            yield Hit.on(layer, regularizer, _fact_message(f"the string regularizer {regularizer.identifier!r}", fact, regularizer))
+        elif fact is KERAS3_UNKNOWN_ARGUMENT:
+            arguments = ", ".join(unknown_arguments(regularizer))
+            subject = f"{regularizer.class_name} with argument(s) {arguments} it does not take"
+            yield Hit.on(layer, regularizer, _fact_message(subject, fact, regularizer))
+
+
+def _fact_message(subject: str, fact: LoadFact, regularizer: Regularizer) -> str:
+    """`<subject>: in <line>, <what happens>; there, <what fixes it>`."""
+    name = regularizer.class_name or "it"
+    fix = fact.fix.replace("{NAME: NAME}", f"{{'{name}': {name}}}")
+    if fact is KERAS3_STRING and regularizer.class_name in BUILTIN_DEFAULTS:  # "l1_l2": say what it meant
+        fix = f"write {regularizer.argument}={keras_spelling(regularizer) or regularizer_label(regularizer)} in code and save again"
+    return f"{subject}: in {fact.line.value}, {fact.what}; there, {fix}"

@@ -93,6 +93,11 @@ def _activity_regularization_layer(config: Mapping[str, Any]) -> Regularizer:
 
 
 def _from_string(value: str, slot: str, argument: str | None, defaults: Mapping[str, Mapping[str, float]]) -> Regularizer:
+    # The identifier is kept: which strings a Keras line resolves is a fact of its own (RA307).
+    return _resolve_string(value, slot, argument, defaults)._replace(identifier=value)
+
+
+def _resolve_string(value: str, slot: str, argument: str | None, defaults: Mapping[str, Mapping[str, float]]) -> Regularizer:
     # Keras 2 saved functions as their __name__ and lambdas as "<lambda>"; Keras 3 never saves strings.
     if value == "<lambda>":
         return Regularizer(slot, argument, "<lambda>", Origin.LAMBDA)
