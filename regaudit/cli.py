@@ -128,6 +128,7 @@ def check(paths: tuple[str, ...], formats: tuple[str, ...], outputs: tuple[str, 
 
     if baseline and write_baseline:
         raise click.UsageError("--baseline and --write-baseline cannot be used together")
+    _refuse_options_after_separator(paths)
     destinations = _destinations(formats, outputs)
     _check_statistics(statistics, destinations)
     _check_output_folders([output for _, output in destinations if output is not None] + [write_baseline])
@@ -158,6 +159,17 @@ def check(paths: tuple[str, ...], formats: tuple[str, ...], outputs: tuple[str, 
         click.echo(f"regaudit: wrote {entries} baseline entries to {write_baseline}", err=True)
     gate = None if (write_baseline or exit_zero) else settings.fail_on
     sys.exit(result.exit_code(gate, require_audit=not ignore_unknown))
+
+
+def _refuse_options_after_separator(paths: tuple[str, ...]) -> None:
+    """An option that no file matches can only be a path because it came after `--`: most likely
+    pre-commit `args:`, which follow the hook's `--`. Say so rather than pass over it as a file."""
+    for path in paths:
+        if path.startswith("-") and not os.path.lexists(path):
+            raise click.UsageError(
+                f"no file {path!r}: after `--` every argument is a path; give options before it "
+                "(for the pre-commit hook, in the configuration file, not in args:)"
+            )
 
 
 def _destinations(formats: tuple[str, ...], outputs: tuple[str, ...]) -> list[tuple[str, Path | None]]:
@@ -329,6 +341,8 @@ def _settings(command_line: dict[str, Any], config_file: Path | None, isolated: 
     from regaudit.catalog import load_catalog
     from regaudit.config import ConfigError, resolve
 
+    if config_file is not None and isolated:  # --isolated would silently drop FILE and its policy
+        raise click.UsageError("--config and --isolated cannot be used together")
     given = {key: value for key, value in command_line.items() if value is not None}
     try:
         return resolve(given, known_code=load_catalog().is_selector, config_file=config_file, isolated=isolated)
@@ -439,6 +453,7 @@ def _write_whole(path: Path, text: str) -> None:
         handle, temporary = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
     except OSError as error:
         raise click.UsageError(f"cannot write {path}: {error.strerror}") from None
+    replaced = False
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
@@ -447,9 +462,12 @@ def _write_whole(path: Path, text: str) -> None:
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
+        replaced = True
     except OSError as error:
-        os.unlink(temporary)
         raise click.UsageError(f"cannot write {path}: {error.strerror}") from None
+    finally:  # whatever stopped the write, even an interrupt, leaves no hidden file behind
+        if not replaced:
+            os.unlink(temporary)
 
 
 # --- regaudit diff --------------------------------------------------------------------------------

@@ -327,7 +327,12 @@ def _did_you_mean(key: str, keys: Mapping[str, str]) -> str:
 
 
 def find_config_file(start: Path) -> Path | None:
-    """The first configuration file from `start` upward, or None."""
+    """The first configuration file from `start` upward, or None.
+
+    Raises ConfigError for a `pyproject.toml` on the way that is not valid TOML: whether it holds a
+    `[tool.regaudit]` table cannot be known, and running on defaults instead could pass a gate
+    that its policy would fail.
+    """
     for directory in (start, *start.parents):
         for name in CONFIG_FILES:
             candidate = directory / name
@@ -339,16 +344,21 @@ def find_config_file(start: Path) -> Path | None:
 def read_config_file(path: Path) -> Mapping[str, Any]:
     """The regaudit table of a configuration file, as written."""
     data = _read_toml(path)
-    if path.name == "pyproject.toml":
-        return data.get("tool", {}).get("regaudit", {})
-    return data
+    if path.name != "pyproject.toml":
+        return data
+    table = _tool_tables(data).get("regaudit", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.regaudit] must be a table, not {table!r}")
+    return table
 
 
 def _has_tool_table(path: Path) -> bool:
-    try:
-        return "regaudit" in _read_toml(path).get("tool", {})
-    except ConfigError:
-        return False
+    return "regaudit" in _tool_tables(_read_toml(path))
+
+
+def _tool_tables(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    tool = data.get("tool", {})
+    return tool if isinstance(tool, dict) else {}
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -357,10 +367,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
     try:
-        with open(path, "rb") as stream:
-            return tomllib.load(stream)
+        content = path.read_bytes()
     except OSError as error:
         raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
+    try:
+        return tomllib.loads(content.decode("utf-8"))
+    except UnicodeDecodeError as error:  # TOML is UTF-8; tomllib.load would let this through
+        line = content.count(b"\n", 0, error.start) + 1
+        raise ConfigError(f"{path}: not valid TOML (not UTF-8 at line {line})") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
 

@@ -13,6 +13,9 @@ at the start.
 
 import gc
 import os
+import pickle
+import sys
+from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator
 
 from regaudit.catalog import Catalog, load_catalog
@@ -109,7 +112,7 @@ def _examine_in_workers(candidates: list[Candidate], settings: Settings, jobs: i
         futures = [pool.submit(_examine_chunk_in_worker, chunk) for chunk in chunks]
         for index, future in enumerate(futures):
             try:
-                yield from future.result()
+                yield from _unpacked(future.result())
             except BrokenProcessPool:
                 # A worker died (a crash in a native reader) and took the pool with it. The files
                 # still to do are examined one process each, so the crash stays with its own file.
@@ -125,7 +128,8 @@ def _examine_isolated(candidate: Candidate, settings: Settings) -> ArtifactResul
 
     with ProcessPoolExecutor(max_workers=1, initializer=_start_worker, initargs=(settings,)) as pool:
         try:
-            return pool.submit(_examine_in_worker, candidate).result()
+            (result,) = _unpacked(pool.submit(_examine_chunk_in_worker, [candidate]).result())
+            return result
         except BrokenProcessPool:
             return ArtifactResult(
                 candidate.display,
@@ -143,14 +147,44 @@ def _start_worker(settings: Settings) -> None:
     _worker = _Examiner(settings, load_catalog())
 
 
-def _examine_in_worker(candidate: Candidate) -> ArtifactResult | None:
+def _examine_chunk_in_worker(chunk: list[Candidate]) -> bytes:
+    """The chunk's results, pickled here rather than by the pool (see `_deep_pickling`)."""
     assert _worker is not None
-    return _worker.examine(candidate)
+    results = [_worker.examine(candidate) for candidate in chunk]
+    with _deep_pickling():
+        try:
+            return pickle.dumps(results, pickle.HIGHEST_PROTOCOL)
+        except RecursionError:  # deeper than even that: refuse the file, keep the others
+            return pickle.dumps([_transportable(*pair) for pair in zip(chunk, results)], pickle.HIGHEST_PROTOCOL)
 
 
-def _examine_chunk_in_worker(chunk: list[Candidate]) -> list[ArtifactResult | None]:
-    assert _worker is not None
-    return [_worker.examine(candidate) for candidate in chunk]
+def _transportable(candidate: Candidate, result: ArtifactResult | None) -> ArtifactResult | None:
+    try:
+        pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
+    except RecursionError:
+        return _problem(candidate, OverLimits("the config is nested too deeply to pass between processes"))
+    return result
+
+
+def _unpacked(data: bytes) -> list[ArtifactResult | None]:
+    with _deep_pickling():
+        return pickle.loads(data)
+
+
+# pickle recurses twice per level of nesting, so a config value nested 500 deep (json reads up to
+# about 1,000 levels) exceeded Python's default limit of 1,000 on its way back from a worker, and
+# the whole run failed where a serial run (which never pickles) was fine.
+_PICKLE_RECURSION_LIMIT = 10_000
+
+
+@contextmanager
+def _deep_pickling() -> Iterator[None]:
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _PICKLE_RECURSION_LIMIT))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 class _Examiner:

@@ -71,18 +71,23 @@ def test_every_pinned_commit_exists_and_has_the_hook(commit):
     assert 'regaudit = "regaudit.cli:main"' in pyproject  # the command the docs then run
 
 
-def test_the_documented_hook_args_reach_regaudit_as_options(tmp_path):
-    """pre-commit runs `entry` + `args` + file names; `--fail-on warning` must stay an option."""
+def test_the_documented_hook_configuration_reaches_regaudit_and_args_cannot_become_options(tmp_path):
+    """pre-commit runs `entry` + `args` + file names. The entry ends with `--`, so nothing after it
+    is an option: the README's `fail-on = "warning"` goes in the configuration file, and an
+    option given as `args:` fails the hook with a usage error instead of being passed over."""
     import shutil
 
     from conftest import MODELS, run_cli
 
     hook = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())[0]
-    documented = re.search(r"args: (\[[^\]]*\])", (ROOT / "README.md").read_text()).group(1)
-    args = yaml.safe_load(documented)
+    pre_commit_section = (ROOT / "README.md").read_text().split("## Pre-commit", 1)[1].split("\n## ", 1)[0]
+    (documented,) = re.findall(r"```toml\n(.*?)```", pre_commit_section, re.DOTALL)
     model = tmp_path / "warned.keras"
     shutil.copy(MODELS / "k3_compiled_adamw.keras", model)  # a warning (RA202), no error
     command = shlex.split(hook["entry"])
-    assert command[:2] == ["regaudit", "check"]
-    assert run_cli(*command[1:], str(model)).returncode == 0
-    assert run_cli(*command[1:], *args, str(model)).returncode == 1
+    assert command[:2] == ["regaudit", "check"] and command[-1] == "--"
+    assert run_cli(*command[1:], model.name, cwd=tmp_path).returncode == 0
+    misplaced = run_cli(*command[1:], "--fail-on", "warning", model.name, cwd=tmp_path)
+    assert misplaced.returncode == 2 and "no file '--fail-on': after `--` every argument is a path" in misplaced.stderr
+    (tmp_path / "regaudit.toml").write_text(documented)
+    assert run_cli(*command[1:], model.name, cwd=tmp_path).returncode == 1

@@ -53,3 +53,20 @@ def test_hook_fails_on_an_unregistered_custom_regularizer_and_says_why(pre_commi
     assert "RA301" in completed.stdout and "custom.keras" in completed.stdout
     report = " ".join(completed.stdout.split())  # the text report wraps long messages
     assert "is not registered: load_model fails without custom_objects" in report
+
+
+def test_a_file_named_like_an_option_is_audited_as_a_file(pre_commit, project, tmp_path):
+    """pre-commit appends file names to the hook's entry. Without `--` at the end of the entry, a
+    committed empty file named `--write-baseline=x.json` turned the run into "write a baseline and
+    pass" while a model with an error finding was committed beside it."""
+    shutil.copy(MODELS / "k3_origin_unregistered_class.keras", project / "custom.keras")
+    (project / "--write-baseline=x.json").write_bytes(b"")
+    subprocess.run(["git", "add", "--", "custom.keras", "--write-baseline=x.json"], cwd=project, check=True)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"), "NO_COLOR": "1"}
+    # --all-files: a file name given to pre-commit's own --files would be read as its option.
+    completed = subprocess.run([str(pre_commit), "try-repo", str(ROOT), "regaudit", "--all-files", "--verbose"],
+                               cwd=project, env=env, capture_output=True, text=True, timeout=900)
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert "RA301" in completed.stdout and "custom.keras" in completed.stdout
+    assert "--write-baseline=x.json unreadable" in completed.stdout  # read as the (empty) file it is
+    assert not (project / "x.json").exists() and "wrote" not in completed.stdout + completed.stderr

@@ -17,7 +17,7 @@ from conftest import ROOT, assert_golden, golden_context, rendered, require
 
 import regaudit
 from regaudit.outcomes import ArtifactResult, AuditResult, Diagnostic, Finding, Severity, Status
-from regaudit.reporters import _paths, github, markdown, render
+from regaudit.reporters import _escape, _paths, render
 
 SCHEMA = ROOT / "tests" / "schemas" / "sarif-schema-2.1.0.json"
 HOSTILE_LAYER = "<img src=x onerror=alert(1)>"
@@ -387,14 +387,16 @@ def test_github_escaping():
     path = "models/a:b,c%.keras"
     text = rendered("github", _result(_artifact(path, [_finding(layer=NASTY, message="50%\r\ndone")])))
     assert text.count("\n") == 1  # one command, however many line breaks the names hold
+    # Line breaks and control characters are shown as escapes, then encoded as @actions/core does.
     assert text == (
         "::error file=models/a%3Ab%2Cc%25.keras,title=RA301 unregistered-custom-regularizer::"
-        "blk:1,a|b`c%0A::error::pwned %250A @team\x1b[31m kernel_regularizer: 50%25%0D%0Adone\n"
+        "blk:1,a|b`c\\n::error::pwned %250A @team\\x1b[31m kernel_regularizer: 50%25\\r\\ndone\n"
     )
     ((level, properties, message),) = _commands(text)
-    assert properties["file"] == path and message == f"{NASTY} kernel_regularizer: 50%\r\ndone"
-    assert github.escape_property("a:b,c\n") == "a%3Ab%2Cc%0A"
-    assert github.escape_data("a:b,c\n%") == "a:b,c%0A%25"
+    assert properties["file"] == path
+    assert message == f"{_escape.visible(NASTY)} kernel_regularizer: 50%\\r\\ndone"
+    assert _escape.workflow_property("a:b,c\n") == "a%3Ab%2Cc\\n"
+    assert _escape.workflow_data("a:b,c%") == "a:b,c%25"
 
 
 # --- Markdown -------------------------------------------------------------------------------------
@@ -437,19 +439,21 @@ def test_markdown_keeps_hostile_text_inside_its_cell():
     tables = [rows[:4], rows[4:]]
     for table in tables:
         assert len({_cells(row) for row in table}) == 1, table
-    assert "<summary><code>blk:1,a|b`c ::error::pwned %0A @team\x1b[31m</code>: 1 finding (1 error)</summary>" in text
+    summary = "<summary><code>blk:1,a|b`c\\n::error::pwned %0A @team\\x1b[31m</code>: 1 finding (1 error)</summary>"
+    assert summary in text
     finding_row = tables[1][-1]
     assert "| ``a`b`` |" in finding_row
-    assert "| x \\| y  # heading \\[link\\](http://e) \\*b\\* &lt;b&gt; |" in finding_row
-    assert "`` blk:1,a\\|b`c ::error::pwned %0A @team\x1b[31m ``" not in finding_row  # padding only when needed
-    assert "``blk:1,a\\|b`c ::error::pwned %0A @team\x1b[31m``" in finding_row
+    # The backslash of each shown escape is itself escaped, so that Markdown shows it.
+    assert "| x \\| y\\\\n\\\\n# heading \\[link\\](http:\u2060//e) \\*b\\* &lt;b&gt; |" in finding_row
+    assert "`` blk:1,a\\|b`c\\n::error::pwned %0A @team\\x1b[31m ``" not in finding_row  # padding only when needed
+    assert "``blk:1,a\\|b`c\\n::error::pwned %0A @team\\x1b[31m``" in finding_row
 
 
 def test_markdown_code_spans():
-    assert markdown._code("plain") == "`plain`"
-    assert markdown._code("a``b") == "```a``b```"
-    assert markdown._code("`edge") == "`` `edge ``"
-    assert markdown._code("a|b\nc") == "`a\\|b c`"
+    assert _escape.markdown_code("plain") == "`plain`"
+    assert _escape.markdown_code("a``b") == "```a``b```"
+    assert _escape.markdown_code("`edge") == "`` `edge ``"
+    assert _escape.markdown_code("a|b\nc") == "`a\\|b\\nc`"
 
 
 def test_markdown_outcome_lines():

@@ -25,10 +25,21 @@ class Located(NamedTuple):
 
     @property
     def uri(self) -> str:
-        """A URI reference: the percent-encoded relative path, or a `file:` URI."""
+        """A URI reference: the percent-encoded relative path, or a `file:` URI.
+
+        Percent-encoding is of the file name's bytes, so a name that is not UTF-8 (held in Python as
+        lone surrogates) still gets the URI of the file it names.
+        """
         if self.relative:
-            return quote(self.path, safe="/")
-        return PurePath(self.path).as_uri()
+            return quote(_name_bytes(self.path), safe="/")
+        return PurePath(self.path).as_uri()  # percent-encodes os.fsencode(path), the bytes
+
+
+def _name_bytes(path: str) -> bytes:
+    try:
+        return os.fsencode(path)
+    except UnicodeEncodeError:  # a surrogate no file system gave: keep it visible, do not fail
+        return path.encode("utf-8", "surrogatepass")
 
 
 def locate(path: str, root: Path) -> Located:

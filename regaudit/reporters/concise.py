@@ -11,19 +11,20 @@ concise output; what the pre-commit hook prints.
 
 The place is the artifact's path, then the layer path for a finding about one layer. With
 `context.quiet` only finding lines and unreadable inputs are printed (no skipped inputs, no
-summary). Line breaks in messages become spaces, so that every entry is one line.
+summary). Every line passes through `_escape.log_text`: line breaks and other control characters
+in names are shown as escapes, so that every entry is one line, and no name forms a GitHub
+Actions workflow command in the CI log the hook writes to.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any, TextIO
 
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Status
+from regaudit.reporters._escape import log_text
 from regaudit.reporters._summary import STATUS_WORDS, summary_parts, verdict_line
 
 CONFIGURATION = "(configuration)"
-_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x85\x0b\x0c]+")
 
 
 def render(result: AuditResult, context: Any, stream: TextIO) -> None:
@@ -57,4 +58,4 @@ def _input_line(artifact: ArtifactResult, context: Any) -> str:
 
 
 def _one_line(text: str) -> str:
-    return _LINE_BREAKS.sub(" ", text)
+    return log_text(text)

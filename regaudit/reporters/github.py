@@ -12,9 +12,9 @@ the runner turns into annotations on the run and on the pull request's files.
   (one annotation listing every place and message), and the output ends with a notice giving
   the totals, so that nothing disappears without a word. Use SARIF for large reports.
 
-Untrusted text is escaped as @actions/core escapes it (packages/core/src/command.ts in
-actions/toolkit): `%`, CR and LF in the message become %25, %0D and %0A, so a name cannot end the
-line and start a command of its own; property values also escape `:` and `,`.
+Untrusted text is escaped by `_escape.workflow_data` and `workflow_property`: control characters
+are shown as escapes, and `%`, CR, LF (and in properties `:` and `,`) are encoded as @actions/core
+encodes them, so a name cannot end the line and start a command of its own.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any, Iterator, NamedTuple, TextIO
 
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
+from regaudit.reporters._escape import workflow_data, workflow_property
 from regaudit.reporters._paths import artifact_file, placed_message
 from regaudit.reporters._summary import summary_parts
 
@@ -99,13 +100,5 @@ def _diagnostic(artifact: ArtifactResult, file: str, context: Any) -> _Annotatio
 
 
 def _command(level: str, title: str, message: str, file: str | None = None) -> str:
-    properties = ([f"file={escape_property(file)}"] if file is not None else []) + [f"title={escape_property(title)}"]
-    return f"::{level} {','.join(properties)}::{escape_data(message)}"
-
-
-def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+    properties = ([f"file={workflow_property(file)}"] if file is not None else []) + [f"title={workflow_property(title)}"]
+    return f"::{level} {','.join(properties)}::{workflow_data(message)}"

@@ -1,7 +1,8 @@
 """The HTML report: one self-contained page (inline CSS, JS and SVG) for people and CI artifacts.
 
-Everything that comes from a model file is untrusted: jinja2 autoescapes every value, and the
-page's script reads the rendered table instead of embedding data, so nothing from the file is
+Everything that comes from a model file is untrusted: every value shows its control characters
+as escapes (`_escape.visible`, which also keeps a lone surrogate from failing the page), jinja2
+autoescapes it, and the page's script reads the rendered table instead of embedding data, so nothing from the file is
 ever placed inside `<script>`. The page loads nothing from the network.
 """
 
@@ -24,6 +25,7 @@ from markupsafe import Markup, escape
 from regaudit import __version__
 from regaudit.describe import factor, regularizer_label
 from regaudit.outcomes import ArtifactResult, AuditResult, Severity, Status
+from regaudit.reporters._escape import visible
 from regaudit.reporters._paths import locate
 from regaudit.reporters._summary import STATUS_WORDS, slot_rank, summary_parts
 from regaudit.tree import Layer, ModelTree, Regularizer
@@ -54,6 +56,7 @@ def render(result: AuditResult, context: Any, stream: TextIO) -> None:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_shown,
     )
     environment.filters.update(prose=_prose, factors=_factors, label=regularizer_label, csp_hash=_csp_hash)
     page = environment.get_template("report.html.j2").render(
@@ -109,6 +112,11 @@ def _codes_reported(result: AuditResult) -> list[str]:
     codes = {finding.rule for finding in result.findings}
     codes |= {artifact.error.code for artifact in result.artifacts if artifact.error is not None}
     return sorted(codes)
+
+
+def _shown(value: Any) -> Any:
+    """Every `{{ value }}` of the template: text as `visible` writes it; markup made here kept."""
+    return visible(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
 def _factors(regularizer: Regularizer) -> str:

@@ -19,26 +19,24 @@ GitLab shows the text of failure, error and skipped elements and none of their a
 each element's text repeats its code and place.
 
 XML 1.0 cannot hold most control characters, which a model's names may contain: they are written
-as `\\xNN` (`\\uNNNN` for surrogates). The document is pure ASCII (non-ASCII text becomes character
-references), so it is right whatever the stream's encoding. GitLab turns `[[ATTACHMENT|path]]` in
-test output into a link to a job artifact; a name in a model file must not be able to do that, so
-`[[` is written `[ [`.
+as `\\xNN` (`\\uNNNN` for surrogates) by `_escape.xml_text`. The document is pure ASCII (non-ASCII
+text becomes character references), so it is right whatever the stream's encoding. GitLab turns
+`[[ATTACHMENT|path]]` in test output into a link to a job artifact; a name in a model file must not
+be able to do that, so every `[` before another `[` is followed by a space (`[[[` is `[ [ [`).
 """
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from typing import Any, TextIO
 
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
+from regaudit.reporters._escape import xml_text as _xml_text
 from regaudit.reporters._paths import artifact_file, locate, place
 
 SUITE = "regaudit"
 CONFIGURATION = "configuration"
-# Characters XML 1.0 allows: tab, newline, carriage return and most of Unicode, but no surrogates.
-_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 AUDIT = "audit"
@@ -116,12 +114,3 @@ def _counts(cases: list[ET.Element]) -> dict[str, str]:
 
     return {"tests": str(len(cases)), "failures": count("failure"), "errors": count("error"),
             "skipped": count("skipped")}
-
-
-def _xml_text(text: str) -> str:
-    return _NOT_XML.sub(_escaped, text).replace("[[", "[ [")
-
-
-def _escaped(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

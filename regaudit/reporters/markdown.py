@@ -4,10 +4,10 @@ A heading with what decides the run's outcome; a table of artifacts (status, for
 version, coverage, counts); each artifact's findings in a `<details>` block, open when it holds a
 finding at or above the gate; the artifacts not audited; the run's configuration findings.
 
-Layer names, paths and messages come from untrusted files. Identifiers are code spans, in which
-nothing is Markdown, HTML or an @mention. Messages escape Markdown punctuation and `&`, `<`, `>`
-(an @name inside one can still mention someone on GitHub). Newlines become spaces, so that
-nothing breaks out of a table row or a `<summary>`.
+Layer names, paths and messages come from untrusted files, escaped by `_escape`. Identifiers are
+code spans, in which nothing is Markdown, HTML or an @mention. Messages escape Markdown punctuation
+and `&`, `<`, `>`, and cannot mention anyone or link anywhere. Control characters (newlines too)
+are shown as escapes, so that nothing breaks out of a table row or a `<summary>`.
 
 A pull-request comment holds at most 65,536 characters. A longer report is cut, whole sections
 and table rows at a time (never inside a `<details>` block or a row), and ends with a note that
@@ -16,18 +16,14 @@ says how much was left out and where the whole report is.
 
 from __future__ import annotations
 
-import html
-import re
 from typing import Any, TextIO
 
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
+from regaudit.reporters._escape import markdown_code as _code
+from regaudit.reporters._escape import markdown_html as _html
+from regaudit.reporters._escape import markdown_text as _prose
 from regaudit.reporters._paths import locate
 from regaudit.reporters._summary import STATUS_WORDS, plural, severity_count
-
-_NEWLINES = re.compile(r"\r\n|\r|\n")
-_PROSE_SPECIAL = re.compile(r"[\\`*_\[\]|~&<>]")
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_BACKTICKS = re.compile(r"`+")
 
 
 COMMENT_LIMIT = 65_536  # characters in a GitHub issue or pull-request comment
@@ -160,24 +156,3 @@ def _at_gate(finding: Finding, gate: Severity | None) -> bool:
 
 def _table_row(cells: Any) -> str:
     return "| " + " | ".join(cells) + " |"
-
-
-def _one_line(text: str) -> str:
-    return _NEWLINES.sub(" ", text)
-
-
-def _prose(text: str) -> str:
-    """Untrusted text as plain Markdown: no emphasis, links, HTML, code or table breaks."""
-    return _PROSE_SPECIAL.sub(lambda match: _ENTITIES.get(match.group(), "\\" + match.group()), _one_line(text))
-
-
-def _code(text: str) -> str:
-    """Untrusted text as a code span in a table cell (GFM takes `\\|` there as a literal pipe)."""
-    text = _one_line(text).replace("|", "\\|")
-    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(text)), default=0) + 1)
-    padding = " " if text.startswith(("`", " ")) or text.endswith(("`", " ")) else ""
-    return f"{fence}{padding}{text}{padding}{fence}"
-
-
-def _html(text: str) -> str:
-    return html.escape(_one_line(text))

@@ -6,6 +6,10 @@ cut to fit: a cell too long for its column wraps onto the next lines, so a regul
 are always shown whole. Findings with the same rule, severity and message on several layers are
 shown once, with every place they occur. With `context.quiet`, only the findings and the inputs
 that could not be read are printed, one line each, as in the concise format.
+
+Everything taken from a model file or a file name passes through `_escape.log_text` before it is
+painted: control characters show as escapes, and no name acts on the terminal or the CI log.
+Wrapping is linear in the length of the text, however long a name is.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any, TextIO
 from regaudit.describe import regularizer_label
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
 from regaudit.reporters import DEFAULT_WIDTH
+from regaudit.reporters._escape import log_text
 from regaudit.reporters._paths import place
 from regaudit.reporters._summary import NOTHING_AUDITED, STATUS_WORDS, counts, slot_rank, summary_parts, verdict_line
 from regaudit.tree import ModelTree
@@ -63,7 +68,7 @@ class _Report:
     def artifact(self, artifact: ArtifactResult) -> list[str]:
         lines = [self.heading(artifact)]
         if artifact.error is not None:
-            return lines + self.wrapped(f"{artifact.error.code} {artifact.error.message}", INDENT)
+            return lines + self.wrapped(f"{artifact.error.code} {log_text(artifact.error.message)}", INDENT)
         assert artifact.tree is not None
         lines += self.regularizer_table(artifact.tree)
         coverage = artifact.tree.coverage()
@@ -79,19 +84,20 @@ class _Report:
         return lines
 
     def heading(self, artifact: ArtifactResult) -> str:
-        details = [artifact.format or ""]
+        details = [log_text(artifact.format or "")]
         if artifact.keras_version:
-            version = artifact.keras_version
+            version = log_text(artifact.keras_version)
             details.append(f"Keras {version}" if version[:1].isdigit() else version)  # "tfjs-layers 4.22.0"
         status = ""
         if artifact.status is not Status.OK:
             status = " " + self.paint(STATUS_WORDS[artifact.status], _STATUS_STYLE[artifact.status])
         described = f"  ({', '.join(d for d in details if d)})" if artifact.format else ""
-        return self.paint(artifact.path, "bold") + described + status
+        return self.paint(log_text(artifact.path), "bold") + described + status
 
     def regularizer_table(self, tree: ModelTree) -> list[str]:
         rows = [
-            (layer.path, layer.class_name, regularizer.slot, regularizer_label(regularizer), regularizer.origin.value)
+            tuple(map(log_text, (layer.path, layer.class_name, regularizer.slot, regularizer_label(regularizer),
+                                 regularizer.origin.value)))
             for layer in tree.layers()
             for regularizer in sorted(layer.regularizers, key=slot_rank)
         ]
@@ -137,7 +143,7 @@ def _finding_lines(finding: Finding, paint: "_Painter", places: list[str] | None
     """`RA303 error   function-regularizer  d kernel_regularizer`, then the message, wrapped;
     with several places (grouped findings), `on 3: a ..., b ..., c ...` below the first line.
     Shared with the diff report."""
-    places = places or [place(finding) or "(model)"]
+    places = [log_text(where) for where in places or [place(finding) or "(model)"]]
     severity = paint(finding.severity.value.ljust(7), _SEVERITY_STYLE[finding.severity])
     head = f"{INDENT}{finding.rule} {severity} {finding.name}"
     if len(places) > 1:
@@ -146,13 +152,32 @@ def _finding_lines(finding: Finding, paint: "_Painter", places: list[str] | None
         lines = [f"{head}  {places[0]}"]
     else:
         lines = [head] + _wrapped(places[0], MESSAGE_INDENT, width)
-    return lines + _wrapped(finding.message, MESSAGE_INDENT, width)
+    return lines + _wrapped(log_text(finding.message), MESSAGE_INDENT, width)
 
 
 def _wrapped(text: str, indent: str, width: int = WIDTH) -> list[str]:
     """Prose wrapped to `width`, every line indented; shared with the diff report."""
-    return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent,
-                         break_on_hyphens=False) or [indent.rstrip()]
+    wrapper = _LinearWrapper(width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False)
+    return wrapper.wrap(text) or [indent.rstrip()]
+
+
+class _LinearWrapper(textwrap.TextWrapper):
+    """textwrap, with each word longer than a line cut into line-long pieces up front.
+
+    textwrap cuts a long word one line at a time and copies the rest of it each time, which is
+    quadratic in the word's length (a 16 MB layer name took minutes). Pieces of exactly one line
+    are never cut again, so wrapping is linear. A long word starts on a line of its own.
+    """
+
+    def _split(self, text: str) -> list[str]:
+        room = max(1, self.width - len(self.subsequent_indent))
+        chunks = []
+        for chunk in super()._split(text):
+            if len(chunk) <= room:
+                chunks.append(chunk)
+            else:
+                chunks += [chunk[start : start + room] for start in range(0, len(chunk), room)]
+        return chunks
 
 
 def _grouped(findings: list[Finding]) -> list[tuple[Finding, list[str]]]:
@@ -188,12 +213,15 @@ def _wrap_cell(text: str, width: int) -> list[str]:
         if len(lines[-1]) + len(token.rstrip()) > width and lines[-1]:
             lines[-1] = lines[-1].rstrip()
             lines.append("")
-        while len(lines[-1]) + len(token.rstrip()) > width:
+        # A word longer than the column is cut by position, never by copying what is left of it:
+        # linear, however long the word.
+        stripped, start = len(token.rstrip()), 0
+        while len(lines[-1]) + stripped - start > width:
             room = width - len(lines[-1])
-            lines[-1] += token[:room]
-            token = token[room:]
+            lines[-1] += token[start : start + room]
+            start += room
             lines.append("")
-        lines[-1] += token
+        lines[-1] += token[start:]
     return [line.rstrip() for line in lines if line.strip()] or [""]
 
 
