@@ -116,6 +116,16 @@ def test_text_report_of_a_16_mb_layer_name_takes_linear_time(tmp_path):
     assert completed.returncode == 0, completed.stderr[-2000:]
 
 
+def test_diff_text_report_shows_control_characters_and_forms_no_workflow_command(tmp_path):
+    old = failing_model(tmp_path / "old.json")
+    new = hostile_model(tmp_path / "new\n::error::name.json")
+    completed = run_bytes("diff", old.name, new.name, cwd=tmp_path)
+    assert completed.returncode in (0, 1), completed.stderr
+    text = completed.stdout.decode("utf-8")
+    assert "new\\n:\\x3aerror:\\x3aname.json" in text and "\\x1b]0;owned title" in text
+    assert not ACTING.search(text) and workflow_commands(text) == []
+
+
 # --- Markdown -------------------------------------------------------------------------------------
 
 _CODE_SPAN = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)|<code>.*?</code>")

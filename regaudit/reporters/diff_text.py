@@ -8,13 +8,13 @@ first, then the findings introduced and resolved, then one summary line.
 
 from __future__ import annotations
 
-import textwrap
 from typing import Any, TextIO
 
 from regaudit.diff import ArtifactDiff, DiffResult
 from regaudit.outcomes import Finding
 from regaudit.reporters._diff import Row, describe, layer_place, matching, outcome, rows, sides, summary
-from regaudit.reporters.text import INDENT, WIDTH, _finding_lines, _Painter, _wrapped
+from regaudit.reporters._escape import log_text
+from regaudit.reporters.text import INDENT, WIDTH, _finding_lines, _LinearWrapper, _Painter, _wrapped
 
 _VERDICT_WIDTH = max(len(verdict) for verdict in ("strengthened", "layer removed"))
 _VERDICT_STYLE = {"removed": "red", "weakened": "yellow", "changed": "yellow", "layer removed": "yellow"}
@@ -43,20 +43,21 @@ def _heading(artifact: ArtifactDiff, paint: _Painter) -> str:
         title = artifact.path
     described = sides(artifact)
     status = artifact.status
-    return paint(title, "bold") + (f"  ({described})" if described else "") + (f" {status}" if status != "changed" else "")
+    return paint(log_text(title), "bold") + (f"  ({log_text(described)})" if described else "") + (f" {status}" if status != "changed" else "")
 
 
 def _body(artifact: ArtifactDiff, found: list[Row], paint: _Painter) -> list[str]:
     diagnostics = artifact.diagnostics()
     if diagnostics:
-        return [line for side, error in diagnostics for line in _wrapped(f"{side}: {error.code} {error.message}", INDENT)]
+        return [line for side, error in diagnostics
+                for line in _wrapped(f"{side}: {error.code} {log_text(error.message)}", INDENT)]
     lines = []
     for row in found:
         verdict = row.verdict.ljust(_VERDICT_WIDTH)
         style = "red" if row.fails_gate else _VERDICT_STYLE.get(row.verdict)
-        text = f"{verdict} {layer_place(row.layer)} {describe(row)}"
-        wrapped = textwrap.wrap(text, WIDTH, initial_indent=INDENT, subsequent_indent=INDENT + " " * (_VERDICT_WIDTH + 1),
-                                break_on_hyphens=False)
+        text = f"{verdict} {log_text(layer_place(row.layer))} {log_text(describe(row))}"
+        wrapped = _LinearWrapper(WIDTH, initial_indent=INDENT, subsequent_indent=INDENT + " " * (_VERDICT_WIDTH + 1),
+                                 break_on_hyphens=False).wrap(text)
         if style:  # painted after wrapping, so that the escape codes take no width
             wrapped[0] = wrapped[0].replace(verdict, paint(verdict, style), 1)
         lines += wrapped
