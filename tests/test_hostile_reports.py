@@ -292,3 +292,17 @@ def test_jobs_gives_the_serial_report_for_a_config_value_nested_500_deep(tmp_pat
     parallel = run_cli("check", "--format", "json", "--jobs", "2", "deep_a.json", "deep_b.json", cwd=tmp_path)
     assert serial.returncode == 0, serial.stderr
     assert (parallel.returncode, parallel.stderr, parallel.stdout) == (0, "", serial.stdout)
+
+
+# --- the README says what is true ------------------------------------------------------------------
+
+
+def test_the_readme_hostile_input_section_states_the_limits_in_force():
+    from regaudit.loaders import limits
+
+    section = (ROOT / "README.md").read_text().split("### Hostile input", 1)[1].split("\n## ", 1)[0]
+    section = " ".join(section.split())
+    assert f"larger than {limits.MAX_CONFIG_BYTES // limits.MiB} MB, declared or read" in section
+    assert f"`metadata.json` larger than {limits.MAX_METADATA_BYTES // limits.MiB} MB" in section
+    assert f"nested more than {limits.MAX_NESTING} levels deep" in section
+    assert "`regaudit/reporters/_escape.py`" in section and (ROOT / "regaudit/reporters/_escape.py").is_file()

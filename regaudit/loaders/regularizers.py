@@ -119,6 +119,8 @@ def _from_object(value: dict, slot: str, argument: str | None, defaults: Mapping
     registered = value.get("registered_name")
     if not isinstance(class_name, str):
         return _unknown(slot, argument, f"class_name is {describe_value(class_name)}, not a string")
+    if module is not None and not isinstance(module, str):  # Keras fails on it (module.startswith)
+        return _unknown(slot, argument, f"module is {describe_value(module)}, not a string")
     if class_name == "__lambda__":
         return Regularizer(slot, argument, "<lambda>", Origin.LAMBDA)
     if class_name == "function":
