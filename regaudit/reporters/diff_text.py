@@ -8,6 +8,7 @@ first, then the findings introduced and resolved, then one summary line.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, TextIO
 
 from regaudit.diff import ArtifactDiff, DiffResult
