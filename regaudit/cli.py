@@ -165,7 +165,7 @@ def _refuse_options_after_separator(paths: tuple[str, ...]) -> None:
     """An option that no file matches can only be a path because it came after `--`: most likely
     pre-commit `args:`, which follow the hook's `--`. Say so rather than pass over it as a file."""
     for path in paths:
-        if path.startswith("-") and not os.path.lexists(path):
+        if path.startswith("-") and path != "-" and not os.path.lexists(path):  # "-" is standard input
             raise click.UsageError(
                 f"no file {path!r}: after `--` every argument is a path; give options before it "
                 "(for the pre-commit hook, in the configuration file, not in args:)"
