@@ -14,7 +14,8 @@ through one of the functions below just before it is written:
   both are shown on one line.
 - :func:`log_text` for the text report, which goes to terminals and CI logs: `visible`, and no
   GitHub Actions workflow command can be formed (see there).
-- :func:`workflow_data` and :func:`workflow_property` for GitHub Actions workflow commands.
+- :func:`workflow_data`, :func:`workflow_lines` and :func:`workflow_property` for GitHub Actions
+  workflow commands.
 - :func:`markdown_text`, :func:`markdown_code` and :func:`markdown_html` for GitHub Markdown.
 - :func:`xml_text` for JUnit XML.
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Sequence
 
 # C0 and C1 controls, DEL, lone surrogates, the Unicode line and paragraph separators, and the
 # bidirectional marks, embeddings, overrides and isolates ("Trojan Source", CVE-2021-42574).
@@ -72,6 +74,11 @@ def log_text(text: str) -> str:
 def workflow_data(text: str) -> str:
     """A workflow command's message: one line, whatever the text holds."""
     return visible(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def workflow_lines(lines: Sequence[str]) -> str:
+    """A workflow command's message of several lines (the annotation shows each on its own)."""
+    return "%0A".join(map(workflow_data, lines))
 
 
 def workflow_property(text: str) -> str:

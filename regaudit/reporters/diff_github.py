@@ -9,7 +9,7 @@ was removed).
   findings are not annotated (the Markdown report lists them).
 - An artifact that could not be read is an `::error`.
 
-Escaping is the check's GitHub report's (`escape_data`, `escape_property`).
+Escaping is the check's GitHub report's (`_escape.workflow_lines`, `workflow_property`).
 """
 
 from __future__ import annotations

@@ -19,10 +19,10 @@ encodes them, so a name cannot end the line and start a command of its own.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, NamedTuple, TextIO
+from typing import Any, Iterator, NamedTuple, Sequence, TextIO
 
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
-from regaudit.reporters._escape import workflow_data, workflow_property
+from regaudit.reporters._escape import workflow_lines, workflow_property
 from regaudit.reporters._paths import artifact_file, placed_message
 from regaudit.reporters._summary import summary_parts
 
@@ -35,7 +35,7 @@ ANNOTATION_LIMIT = 10  # GitHub shows this many annotations of each level per st
 class _Annotation(NamedTuple):
     level: str
     title: str
-    message: str
+    message: str | list[str]  # a list: one line each (grouped annotations)
     file: str | None
 
 
@@ -73,7 +73,7 @@ def _grouped(annotations: list[_Annotation], crowded: set[str]) -> list[_Annotat
             merged.append(first)
         else:
             title = f"{first.title} ({len(members)} findings)"
-            merged.append(first._replace(title=title, message="\n".join(member.message for member in members)))
+            merged.append(first._replace(title=title, message=[member.message for member in members]))
     return merged
 
 
@@ -99,6 +99,7 @@ def _diagnostic(artifact: ArtifactResult, file: str, context: Any) -> _Annotatio
     return _Annotation(level, title, artifact.error.message, file)
 
 
-def _command(level: str, title: str, message: str, file: str | None = None) -> str:
+def _command(level: str, title: str, message: str | Sequence[str], file: str | None = None) -> str:
     properties = ([f"file={workflow_property(file)}"] if file is not None else []) + [f"title={workflow_property(title)}"]
-    return f"::{level} {','.join(properties)}::{workflow_data(message)}"
+    lines = [message] if isinstance(message, str) else message
+    return f"::{level} {','.join(properties)}::{workflow_lines(lines)}"
