@@ -45,6 +45,8 @@ class Case(NamedTuple):
     file: str | None = None
     content: tuple[tuple[str, int], ...] | None = None
     baseline: Any = None  # a baseline document, written beside the file and used by the run
+    # Stored weight values for the RA6xx rules: {layer path: {Keras weight name: nested list}}.
+    weights: Any = None
 
 
 class RuleDoc(NamedTuple):
@@ -187,4 +189,5 @@ def _case_from_toml(data: Mapping[str, Any]) -> Case:
         file=data.get("file"),
         content=((content, 1),) if isinstance(content, str) else tuple(map(tuple, content)) if content else None,
         baseline=json.loads(data["baseline"]) if "baseline" in data else None,
+        weights=json.loads(data["weights"]) if "weights" in data else None,
     )

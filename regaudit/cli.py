@@ -95,6 +95,9 @@ COLOR_CHOICES = ("auto", "always", "never")
               help="Fail only on findings not recorded in this baseline file.")
 @click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path),
               help="Record this run's findings in a baseline file; they do not fail this run.")
+@click.option("--weights/--no-weights", default=None,
+              help="Also read the stored weights: each regularizer's penalty, per-weight statistics, RA6xx. "
+                   "[default: no, or `weights` in the configuration]")
 @click.option("--statistics", is_flag=True,
               help="Print, instead of the report on standard output, the number of findings per rule and "
                    "of skipped and unreadable inputs (text or JSON).")
@@ -117,7 +120,7 @@ def check(paths: tuple[str, ...], formats: tuple[str, ...], outputs: tuple[str, 
           exclude: tuple[str, ...], extend_exclude: tuple[str, ...], respect_gitignore: bool | None,
           force_exclude: bool | None, target_keras: str | None, baseline: Path | None,
           write_baseline: Path | None, statistics: bool, quiet: bool, color: str, root: Path | None, jobs: int,
-          ignore_unknown: bool, config_file: Path | None, isolated: bool) -> None:
+          ignore_unknown: bool, weights: bool | None, config_file: Path | None, isolated: bool) -> None:
     """Audit model files (.keras, .h5, model JSON, TF.js model.json) and directories.
 
     With no PATH, the current directory is audited. `-` reads a model config JSON from standard
@@ -143,6 +146,7 @@ def check(paths: tuple[str, ...], formats: tuple[str, ...], outputs: tuple[str, 
         "force-exclude": force_exclude,
         "target-keras": target_keras,
         "baseline": str(baseline) if baseline else None,
+        "weights": weights,
     }
     settings, _ = _settings(command_line, config_file, isolated)
     if write_baseline:  # record everything the configuration reports, not what an old baseline hid

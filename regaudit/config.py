@@ -70,6 +70,9 @@ class Settings(NamedTuple):
     extend_exclude: tuple[str, ...] = ()
     respect_gitignore: bool = True
     force_exclude: bool = False
+    weights: bool = False
+    collapse_rms: float = 1e-6
+    near_zero: float = 1e-3
     # Where each value came from (key as written in files -> "default", a file path or "command line").
     sources: Mapping[str, str] = EMPTY
     # The configuration file's folder: per-file-ignores globs are also matched relative to it.
@@ -99,6 +102,9 @@ HELP = {
     "extend_exclude": "globs of paths to leave out, in addition to `exclude`",
     "respect_gitignore": "leave out what .gitignore files ignore, in directory walks",
     "force_exclude": "apply the exclusions to files named on the command line too",
+    "weights": "read the stored weights: penalties, statistics and the RA6xx rules",
+    "collapse_rms": "RA602: root mean square below which a regularized weight has collapsed",
+    "near_zero": "RA603: |value| at or below which a weight counts as zero for sparsity",
 }
 
 
@@ -246,6 +252,9 @@ _PARSERS: dict[str, Callable[[Any, Selectors, Path | None], Any]] = {
     "extend_exclude": _globs,
     "respect_gitignore": _flag,
     "force_exclude": _flag,
+    "weights": _flag,
+    "collapse_rms": _positive,
+    "near_zero": _positive,
 }
 
 # Keys of the policy tables, as written, and how each is read.

@@ -16,7 +16,7 @@ import os
 import pickle
 import sys
 from contextlib import contextmanager
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from regaudit.catalog import Catalog, load_catalog
 from regaudit.checks import Check, Hit, RuleContext, all_checks
@@ -28,6 +28,9 @@ from regaudit.outcomes import ArtifactResult, AuditResult, Diagnostic, Finding, 
 from regaudit.selection import RuleSelection
 from regaudit.suppression import Baseline, Ignores, Stale
 from regaudit.tree import ModelTree
+
+if TYPE_CHECKING:
+    from regaudit.evidence import Evidence
 
 INTERNAL_ERROR = "RA909"
 # Wraps the stream of examined artifacts, e.g. to draw a progress bar: (items, total) -> items.
@@ -201,7 +204,9 @@ class _Examiner:
     def examine(self, candidate: Candidate) -> ArtifactResult | None:
         try:
             tree = load(candidate)
-            findings = self.run_checks(tree)
+            settings = self.context.settings
+            evidence = _weight_evidence(candidate, tree, settings.near_zero) if settings.weights else None
+            findings = self.run_checks(tree, evidence)
         except ArtifactProblem as problem:
             return _problem(candidate, problem) if should_report(candidate, problem) else None
         except RecursionError:
@@ -213,14 +218,15 @@ class _Examiner:
         tree.release_config()
         return ArtifactResult(
             candidate.display, Status.OK, format=tree.format, keras_version=tree.keras_version, tree=tree,
-            findings=findings,
+            findings=findings, evidence=evidence,
         )
 
-    def run_checks(self, tree: ModelTree) -> list[Finding]:
+    def run_checks(self, tree: ModelTree, evidence: "Evidence | None" = None) -> list[Finding]:
+        context = self.context._replace(evidence=evidence)
         findings = [
             _finding(self.catalog, self.selection, code, hit)
             for code, check in self.checks.items()
-            for hit in check(tree, self.context)
+            for hit in check(tree, context)
         ]
         order = {layer.path: index for index, layer in enumerate(tree.layers())}
         return sorted(findings, key=lambda f: (order.get(f.layer, -1) if f.layer is not None else -1, f.rule))
@@ -258,6 +264,13 @@ class _KeptOutOfGc:
 
 def _nothing() -> None:
     pass
+
+
+def _weight_evidence(candidate: Candidate, tree: ModelTree, near_zero: float) -> "Evidence":
+    # Imported only with --weights: numpy and h5py are never loaded for a config-only audit.
+    from regaudit.evidence import collect
+
+    return collect(candidate.path, tree, near_zero)
 
 
 class _Suppressions:

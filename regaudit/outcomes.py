@@ -5,6 +5,7 @@ from enum import Enum, IntEnum
 from typing import TYPE_CHECKING, Iterable, NamedTuple
 
 if TYPE_CHECKING:
+    from regaudit.evidence import Evidence
     from regaudit.tree import ModelTree
 
 
@@ -73,6 +74,7 @@ class ArtifactResult(_SeverityCounts):
         error: Diagnostic | None = None,
         tree: "ModelTree | None" = None,
         findings: list[Finding] | None = None,
+        evidence: "Evidence | None" = None,
     ) -> None:
         self.path = path  # as given, or as found under a given directory
         self.status = status
@@ -81,6 +83,7 @@ class ArtifactResult(_SeverityCounts):
         self.error = error
         self.tree = tree
         self.findings: list[Finding] = findings or []
+        self.evidence = evidence  # what the stored weights show, with --weights; None without
         self.suppressed = 0  # findings hidden by per-file/per-layer ignores or the baseline
 
 

@@ -36,7 +36,13 @@ def case_hits(code: str, case: Case) -> list[Hit]:
         tree.keras_version = case.keras_version
     if case.format is not None:
         tree.format = case.format
-    return list(all_checks()[code](tree, RuleContext(_settings(code, case, case.options))))
+    settings = _settings(code, case, case.options)
+    evidence = None
+    if case.weights is not None:
+        from regaudit.evidence import from_values
+
+        evidence = from_values(tree, case.weights, settings.near_zero)
+    return list(all_checks()[code](tree, RuleContext(settings, evidence)))
 
 
 def _saved_model_tree(entries: tuple) -> ModelTree:

@@ -99,7 +99,8 @@ def test_json_report_matches_the_schema_and_the_model(broken, weights_only):
     assert artifact["layers"] == [{
         "path": "d", "name": "d", "class_name": "Dense", "kind": "layer", "trainable": True, "weight_bearing": True,
         "regularizers": [{"slot": "kernel", "argument": "kernel_regularizer", "class_name": "my_fn", "factors": {}, "options": {},
-                          "origin": "function", "module": None, "registered_name": None}]}]
+                          "origin": "function", "module": None, "registered_name": None, "evidence": None}],
+        "weights": None}]
     assert [(f["rule"], f["layer"], f["argument"]) for f in artifact["findings"]] == [("RA303", "d", "kernel_regularizer")]
     assert report["summary"] == {"artifacts": 2, "ok": 1, "skipped": 1, "error": 0,
                                  "findings": {"error": 1, "warning": 0, "info": 0}}

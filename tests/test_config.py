@@ -61,6 +61,9 @@ GOOD = [
     ({"extend-exclude": "legacy/"}, "extend_exclude", ("legacy/",)),
     ({"respect-gitignore": False}, "respect_gitignore", False),
     ({"force-exclude": True}, "force_exclude", True),
+    ({"weights": True}, "weights", True),
+    ({"collapse-rms": 1e-8}, "collapse_rms", 1e-8),
+    ({"near-zero": 1e-4}, "near_zero", 1e-4),
 ]
 
 
@@ -103,6 +106,8 @@ BAD = [
     ({"ignore": ["noop-regulariser"]}, "(did you mean 'noop-regularizer'?)"),
     ({"exclude": [""]}, "exclude: must be a list of gitignore-style globs"),
     ({"respect-gitignore": "yes"}, "respect-gitignore: must be true or false"),
+    ({"weights": "yes"}, "weights: must be true or false"),
+    ({"near-zero": 0}, "near-zero: must be a positive number"),
 ]
 
 

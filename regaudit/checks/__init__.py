@@ -3,15 +3,19 @@ yields hits; the engine turns hits into findings with the name and severity from
 the user's configuration.
 
 One module per rule family, the hundreds digit of the code: coverage (RA0xx), factors (RA1xx),
-interactions (RA2xx), serialization (RA3xx), compatibility (RA4xx), policy (RA5xx).
+interactions (RA2xx), serialization (RA3xx), compatibility (RA4xx), policy (RA5xx), weight
+evidence (RA6xx).
 """
 
 
-from typing import Callable, Iterable, NamedTuple
+from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
 from regaudit.config import Settings
 from regaudit.outcomes import Severity
 from regaudit.tree import Layer, ModelTree, Regularizer
+
+if TYPE_CHECKING:
+    from regaudit.evidence import Evidence
 
 
 class Hit(NamedTuple):
@@ -28,6 +32,9 @@ class Hit(NamedTuple):
 
 class RuleContext(NamedTuple):
     settings: Settings = Settings()
+    # The artifact's weight evidence with --weights (None without): the RA6xx checks read it here
+    # and never open files themselves.
+    evidence: "Evidence | None" = None
 
 
 Check = Callable[[ModelTree, RuleContext], Iterable[Hit]]
@@ -55,6 +62,7 @@ def all_checks() -> dict[str, Check]:
         interactions,
         policy,
         serialization,
+        weights,
     )
 
     return CHECKS

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from regaudit import __version__
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
 from regaudit.tree import Layer, Regularizer
+
+if TYPE_CHECKING:
+    from regaudit.evidence import Evidence, WeightStats
 
 SCHEMA_VERSION = 1
 
@@ -36,13 +39,14 @@ def document(result: AuditResult) -> dict[str, Any]:
 def _artifact(artifact: ArtifactResult) -> dict[str, Any]:
     tree = artifact.tree
     coverage = tree.coverage() if tree is not None else None
+    evidence = artifact.evidence
     return {
         "path": artifact.path,
         "format": artifact.format,
         "keras_version": artifact.keras_version,
         "status": artifact.status.value,
         "error": {"code": artifact.error.code, "message": artifact.error.message} if artifact.error else None,
-        "layers": [_layer(layer) for layer in tree.layers()] if tree is not None else [],
+        "layers": [_layer(layer, evidence) for layer in tree.layers()] if tree is not None else [],
         "findings": [_finding(finding) for finding in artifact.findings],
         "summary": {
             "layers": coverage.layers if coverage else 0,
@@ -51,11 +55,12 @@ def _artifact(artifact: ArtifactResult) -> dict[str, Any]:
             "regularizers": coverage.regularizers if coverage else 0,
             "findings": _severity_counts(artifact),
             "suppressed": artifact.suppressed,
+            "weight_penalty": _weight_penalty(evidence) if evidence is not None else None,
         },
     }
 
 
-def _layer(layer: Layer) -> dict[str, Any]:
+def _layer(layer: Layer, evidence: Evidence | None) -> dict[str, Any]:
     return {
         "path": layer.path,
         "name": layer.name,
@@ -63,7 +68,11 @@ def _layer(layer: Layer) -> dict[str, Any]:
         "kind": layer.kind.value,
         "trainable": layer.trainable,
         "weight_bearing": layer.is_weight_bearing,
-        "regularizers": [_regularizer(regularizer) for regularizer in layer.regularizers],
+        "regularizers": [
+            {**_regularizer(regularizer), "evidence": _slot_evidence(layer, regularizer, evidence)}
+            for regularizer in layer.regularizers
+        ],
+        "weights": [_weight(weight) for weight in evidence.weights.get(layer.path, ())] if evidence else None,
     }
 
 
@@ -77,6 +86,37 @@ def _regularizer(regularizer: Regularizer) -> dict[str, Any]:
         "origin": regularizer.origin.value,
         "module": regularizer.module,
         "registered_name": regularizer.registered_name,
+    }
+
+
+def _slot_evidence(layer: Layer, regularizer: Regularizer, evidence: Evidence | None) -> dict[str, Any] | None:
+    slot = evidence.slots.get((layer.path, regularizer.slot)) if evidence is not None else None
+    return {"penalty": slot.penalty, "reason": slot.reason} if slot is not None else None
+
+
+def _weight(weight: WeightStats) -> dict[str, Any]:
+    # Statistics of a weight whose values were not read are null, beside the reason.
+    read = weight.reason is None
+    return {
+        "name": weight.name,
+        "slot": weight.slot,
+        "mapped": weight.mapped,
+        "shape": list(weight.shape),
+        "dtype": weight.dtype,
+        **{name: _number(getattr(weight, name)) if read else None for name in ("sum_abs", "sum_squares", "max_abs")},
+        **{name: getattr(weight, name) if read else None for name in ("zero_fraction", "near_zero_fraction")},
+        "nonfinite": weight.nonfinite,
+        "reason": weight.reason,
+    }
+
+
+def _weight_penalty(evidence: Evidence) -> dict[str, Any]:
+    return {
+        "sum": evidence.total_penalty,
+        "not_computed": evidence.not_computed,
+        "unmapped_weights": sum(1 for _, weight in evidence.all_weights() if not weight.mapped),
+        "source": evidence.source,
+        "reason": evidence.problem,
     }
 
 

@@ -17,15 +17,26 @@ from __future__ import annotations
 import re
 import textwrap
 from collections import defaultdict
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from regaudit.describe import regularizer_label
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
 from regaudit.reporters import DEFAULT_WIDTH
 from regaudit.reporters._escape import log_text
 from regaudit.reporters._paths import place
-from regaudit.reporters._summary import NOTHING_AUDITED, STATUS_WORDS, counts, slot_rank, summary_parts, verdict_line
+from regaudit.reporters._summary import (
+    NOTHING_AUDITED,
+    STATUS_WORDS,
+    counts,
+    plural,
+    slot_rank,
+    summary_parts,
+    verdict_line,
+)
 from regaudit.tree import ModelTree
+
+if TYPE_CHECKING:
+    from regaudit.evidence import Evidence, SlotEvidence
 
 INDENT = "  "
 WIDTH = DEFAULT_WIDTH  # off a terminal; the command line passes the terminal's width in the context
@@ -70,11 +81,13 @@ class _Report:
         if artifact.error is not None:
             return lines + self.wrapped(f"{artifact.error.code} {log_text(artifact.error.message)}", INDENT)
         assert artifact.tree is not None
-        lines += self.regularizer_table(artifact.tree)
+        lines += self.regularizer_table(artifact.tree, artifact.evidence)
         coverage = artifact.tree.coverage()
         lines.append(
             f"{INDENT}{coverage.covered} of {coverage.weight_bearing} weight-bearing layers carry a weight regularizer"
         )
+        if artifact.evidence is not None:
+            lines += self.wrapped(_penalty_summary(artifact.evidence), INDENT)
         for finding, places in _grouped(artifact.findings):
             lines += self.finding(finding, places)
         tally = counts(artifact.severity_counts())
@@ -94,26 +107,29 @@ class _Report:
         described = f"  ({', '.join(d for d in details if d)})" if artifact.format else ""
         return self.paint(log_text(artifact.path), "bold") + described + status
 
-    def regularizer_table(self, tree: ModelTree) -> list[str]:
+    def regularizer_table(self, tree: ModelTree, evidence: Evidence | None = None) -> list[str]:
+        """With --weights (`evidence`), a last column gives the penalty Keras adds for each slot."""
         rows = [
             tuple(map(log_text, (layer.path, layer.class_name, regularizer.slot, regularizer_label(regularizer),
                                  regularizer.origin.value)))
+            + ((_penalty_cell(evidence.slots.get((layer.path, regularizer.slot))),) if evidence is not None else ())
             for layer in tree.layers()
             for regularizer in sorted(layer.regularizers, key=slot_rank)
         ]
         if not rows:
             return [f"{INDENT}no regularizers"]
-        widths = self.column_widths(rows)
-        header = INDENT + _GAP.join(name.upper().ljust(width) for name, width in zip(_COLUMNS, widths)).rstrip()
+        columns = _COLUMNS + (("penalty",) if evidence is not None else ())
+        widths = self.column_widths(rows, columns)
+        header = INDENT + _GAP.join(name.upper().ljust(width) for name, width in zip(columns, widths)).rstrip()
         lines = [self.paint(header, "dim")]
         for row in rows:
             lines += _table_row(row, widths)
         return lines
 
-    def column_widths(self, rows: list[tuple[str, ...]]) -> list[int]:
-        widths = [max(len(header), *(len(row[i]) for row in rows)) for i, header in enumerate(_COLUMNS)]
-        budget = self.width - len(INDENT) - len(_GAP) * (len(_COLUMNS) - 1)
-        widths[1] = max(len(_COLUMNS[1]), min(widths[1], _CLASS_WIDTH, widths[1] - (sum(widths) - budget)))
+    def column_widths(self, rows: list[tuple[str, ...]], columns: tuple[str, ...] = _COLUMNS) -> list[int]:
+        widths = [max(len(header), *(len(row[i]) for row in rows)) for i, header in enumerate(columns)]
+        budget = self.width - len(INDENT) - len(_GAP) * (len(columns) - 1)
+        widths[1] = max(len(columns[1]), min(widths[1], _CLASS_WIDTH, widths[1] - (sum(widths) - budget)))
         while sum(widths) > budget:
             widest = max(_SHRINKABLE, key=lambda index: widths[index])
             if widths[widest] <= _MIN_WIDTH:
@@ -137,6 +153,25 @@ class _Report:
 
     def wrapped(self, text: str, indent: str) -> list[str]:
         return _wrapped(text, indent, self.width)
+
+
+def _penalty_cell(slot: SlotEvidence | None) -> str:
+    """The penalty Keras adds (4 significant digits), marked "frozen" where Keras leaves it out, or "n/a"."""
+    if slot is None or slot.penalty is None:
+        return "n/a"
+    return f"{slot.penalty:.4g}" + ("" if slot.counted else " frozen")
+
+
+def _penalty_summary(evidence: Evidence) -> str:
+    if evidence.problem is not None:
+        return f"weights not read: {evidence.problem}"
+    text = f"weight penalty at the stored weights: {evidence.total_penalty:.6g}"
+    if evidence.not_computed:
+        text += f"; {plural(evidence.not_computed, 'slot')} not computed (n/a; the JSON report says why)"
+    unmapped = sum(1 for _, weight in evidence.all_weights() if not weight.mapped)
+    if unmapped:
+        text += f"; {plural(unmapped, 'stored variable')} not mapped to a weight"
+    return text
 
 
 def _finding_lines(finding: Finding, paint: "_Painter", places: list[str] | None = None, width: int = WIDTH) -> list[str]:
