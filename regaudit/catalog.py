@@ -30,7 +30,8 @@ class Case(NamedTuple):
     Rules are run on `document`, or on the tree read from the SavedModel metadata entries in
     `saved_model` (rules about SavedModels). Diagnostics and configuration findings come from auditing a file:
     `file` names it, written from `content` (parts of text, each repeated a number of times, so
-    that a case can hold a 100,000-deep JSON) or from `document`; with neither, the file is absent.
+    that a case can hold a 100,000-deep JSON) or from `document`, or a SavedModel directory written
+from `saved_model`; with none of them, the file is absent.
     """
 
     title: str

@@ -3,6 +3,7 @@
 import json
 import tempfile
 from pathlib import Path
+from typing import Any, Iterable, Mapping
 
 from regaudit.catalog import Case, Expected, load_catalog
 from regaudit.checks import Hit, RuleContext, all_checks
@@ -53,13 +54,32 @@ def _saved_model_tree(entries: tuple) -> ModelTree:
     )
 
 
+def write_saved_model(directory: Path, entries: Iterable[Mapping[str, Any]]) -> None:
+    """A SavedModel directory whose keras_metadata.pb holds `entries` ({node_path, identifier,
+    metadata}), beside a saved_model.pb with one empty meta graph and an empty variables/."""
+    from regaudit.loaders.savedmodel_proto import message_classes
+
+    messages = message_classes()
+    (directory / "variables").mkdir(parents=True, exist_ok=True)
+    metadata = messages["SavedMetadata"]()
+    for node_id, entry in enumerate(entries):
+        text = entry["metadata"] if isinstance(entry["metadata"], str) else json.dumps(entry["metadata"])
+        metadata.nodes.add(node_id=node_id, node_path=entry["node_path"], identifier=entry["identifier"], metadata=text)
+    (directory / "keras_metadata.pb").write_bytes(metadata.SerializeToString())
+    saved = messages["SavedModel"]()
+    saved.meta_graphs.add()
+    (directory / "saved_model.pb").write_bytes(saved.SerializeToString())
+
+
 def audit_case(code: str, case: Case) -> AuditResult:
     """Write the case's file (and baseline) to a temporary folder and audit it as a user would."""
     from regaudit.engine import audit
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / (case.file or "model.json")
-        if case.content is not None:
+        if case.saved_model is not None:
+            write_saved_model(path, case.saved_model)
+        elif case.content is not None:
             path.write_text("".join(text * count for text, count in case.content), encoding="utf-8")
         elif case.document is not None:
             path.write_text(json.dumps(case.document), encoding="utf-8")

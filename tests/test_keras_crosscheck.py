@@ -154,3 +154,17 @@ def test_where_a_savedmodel_layer_entry_disagrees_tf_keras_loads_the_entry_as_re
     model, error = try_load(tf_keras, path, custom_objects("tf_keras"))
     assert error is None, error
     assert compare_views(keras_view(model), regaudit_view(artifact.tree)) == []
+
+
+def test_keras3_refuses_every_savedmodel_as_ra406_says_and_tf_keras_loads_them(keras3, tf_keras):
+    """The SavedModel row of CONTAINER_NAME_FACTS, checked with both libraries."""
+    import regaudit
+
+    for name in SAVEDMODEL_NAMES:
+        path = SAVEDMODELS / name
+        model, error = try_load(keras3, path)
+        assert model is None and "legacy SavedModel format is not supported" in error, error
+        assert try_load(tf_keras, path, custom_objects("tf_keras"))[1] is None
+        for target, fires in (("3.10", True), ("2.15", False), (None, False)):
+            (artifact,) = regaudit.audit([str(path)], {"target-keras": target} if target else None).artifacts
+            assert any(f.rule == "RA406" for f in artifact.findings) is fires, (name, target)

@@ -19,6 +19,7 @@ from conftest import FIXTURES, regaudit_view, run_cli
 from regaudit.engine import audit
 from regaudit.loaders.savedmodel_proto import message_classes
 from regaudit.outcomes import Status
+from regaudit.testing import write_saved_model
 from test_hostile import assert_refused, bit_flipped, run_measured
 
 sys.path.insert(0, str(FIXTURES))
@@ -49,7 +50,10 @@ def entry(metadata, node_path: str):
 
 
 def saved_model_with(directory: Path, nodes: list[dict], *, keras_metadata: list[dict] | None = None) -> Path:
-    """A SavedModel directory whose object graph holds `nodes` ({identifier, metadata, children})."""
+    """A SavedModel directory whose object graph holds `nodes` ({identifier, metadata, children}),
+    and, when given, a keras_metadata.pb with those entries."""
+    if keras_metadata is not None:
+        write_saved_model(directory, keras_metadata)
     directory.mkdir(parents=True, exist_ok=True)
     saved = MESSAGES["SavedModel"]()
     graph = saved.meta_graphs.add().object_graph_def
@@ -61,12 +65,6 @@ def saved_model_with(directory: Path, nodes: list[dict], *, keras_metadata: list
             added.user_object.identifier = node["identifier"]
             added.user_object.metadata = node.get("metadata", "")
     (directory / "saved_model.pb").write_bytes(saved.SerializeToString())
-    (directory / "variables").mkdir(exist_ok=True)
-    if keras_metadata is not None:
-        metadata = MESSAGES["SavedMetadata"]()
-        for node_id, item in enumerate(keras_metadata):
-            metadata.nodes.add(node_id=node_id, **item)
-        (directory / "keras_metadata.pb").write_bytes(metadata.SerializeToString())
     return directory
 
 

@@ -267,7 +267,12 @@ def activity_meaning_changes(tree: ModelTree, context: RuleContext) -> Iterator[
             )
 
 
-_HOLDS = {"zip": "a Keras zip archive", "hdf5": "a legacy HDF5 model", "json": "a model config JSON"}
+_HOLDS = {
+    "zip": "a Keras zip archive",
+    "hdf5": "a legacy HDF5 model",
+    "json": "a model config JSON",
+    "savedmodel": "a TensorFlow SavedModel",
+}
 
 
 @check("RA406")
@@ -279,7 +284,13 @@ def refused_under_this_name(tree: ModelTree, context: RuleContext) -> Iterator[H
     for fact in facts:
         if target is not None and target not in fact.refused_by:
             continue  # the Keras the model is headed for loads it
-        name = f"named {tree.file_suffix}" if tree.file_suffix else "named without an extension"
+        if target is None and not fact.warn_without_target:
+            continue
+        if fact.any_name:
+            name = under = ""
+        else:
+            name = f" named {tree.file_suffix}" if tree.file_suffix else " named without an extension"
+            under = " under this name"
         holds = _HOLDS.get(fact.container, fact.container)
         if target is not None:
             who = f"the target, Keras {context.settings.target_keras} ({target.value}), refuses"
@@ -291,7 +302,7 @@ def refused_under_this_name(tree: ModelTree, context: RuleContext) -> Iterator[H
         yield Hit(
             None,
             None,
-            f"{holds} {name}: {who} to load it under this name{accepted}: {fact.refusal}. Audited by its "
+            f"{holds}{name}: {who} to load it{under}{accepted}: {fact.refusal}. Audited by its "
             f"content; {fact.fix}",
             Severity.ERROR if target is not None else None,
         )

@@ -303,7 +303,7 @@ def is_builtin_layer(layer: Layer) -> bool:
 # --- Which Keras line loads which container under which file name (RA406) -------------------------
 # Keras picks its reader from the file name, regaudit from the content. Each row is one container
 # (by content) under a set of names, with the Keras lines whose load_model refuses it there and
-# those that load it. More rows (SavedModel directories, ...) take the same shape.
+# those that load it; a TensorFlow SavedModel directory is refused by Keras 3 under any name.
 #
 # Multi-backend Keras 1 and 2 (keras/models.py load_model, 1.2.2 and 2.3.1: h5py.File), tf.keras
 # and tf_keras (tf_keras/src/saving/legacy/save.py load_model, 2.21.0) open any file that is not
@@ -325,11 +325,19 @@ class ContainerNameFact(NamedTuple):
     refusal: str  # what the refusing load_model does, in a clause
     fix: str
     source: str
+    # False where the container is a normal deployment format for the lines that accept it (a
+    # SavedModel served by TF Serving): then only a --target-keras that refuses it is told.
+    warn_without_target: bool = True
 
     def applies(self, container: str | None, suffix: str | None) -> bool:
         if container != self.container or suffix is None:
             return False
         return (self.names is None or suffix in self.names) and suffix not in self.except_names
+
+    @property
+    def any_name(self) -> bool:
+        """Refused whatever it is called: the container itself, not its name, is the problem."""
+        return self.names is None and not self.except_names
 
 
 CONTAINER_NAME_FACTS = (
@@ -370,6 +378,21 @@ CONTAINER_NAME_FACTS = (
         fix="rename it to .json and read it with model_from_json",
         source="keras/src/saving/saving_api.py load_model (Keras 3.15.1); tf_keras/src/saving/legacy/save.py "
         "load_model (tf_keras 2.21.0)",
+    ),
+    ContainerNameFact(
+        container="savedmodel",
+        names=None,
+        except_names=frozenset(),
+        refused_by=(KerasLine.MULTI_BACKEND, KerasLine.KERAS3),
+        accepted_by=(KerasLine.TF_KERAS,),
+        refusal="Keras 3's load_model reads no TensorFlow SavedModel (\"File format not supported ... the legacy "
+        "SavedModel format is not supported by `load_model()` in Keras 3\"), and multi-backend Keras opens "
+        "model files with h5py; only tf.keras and tf_keras rebuild the Keras model from its metadata",
+        fix="load it with tf_keras.models.load_model and save it as .keras for Keras 3 (for inference only, "
+        "Keras 3 can wrap it in keras.layers.TFSMLayer(path, call_endpoint=\"serving_default\"))",
+        source="keras/src/saving/saving_api.py load_model (Keras 3.15.1); tf_keras/src/saving/legacy/save.py "
+        "load_model (tf_keras 2.21.0); checked by tests/test_keras_crosscheck.py with both",
+        warn_without_target=False,
     ),
 )
 

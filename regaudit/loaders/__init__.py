@@ -88,7 +88,8 @@ def load(candidate: Candidate) -> ModelTree:
     except OSError as error:
         raise UnreadableInput(error.strerror or str(error)) from None
     if stat.S_ISDIR(mode):
-        return _on_tree(_load_directory(path), "directory", "")
+        tree = _load_directory(path)
+        return _on_tree(tree, "savedmodel" if tree.format == "savedmodel" else "directory", "")
     if not stat.S_ISREG(mode):
         raise UnreadableInput("not a regular file (a device, socket or pipe)")
     try:
