@@ -36,7 +36,7 @@ KERAS_METADATA = "keras_metadata.pb"
 SAVED_MODEL = "saved_model.pb"
 FORMAT = "savedmodel"
 # keras_metadata.pb repeats each layer's config in its own entry and in every model above it, so
-# it is a few times larger than the model's config.json (ResNet50: 0.9 MB).
+# it is a few times larger than the model's config.json (tf_keras ResNet50: 0.4 MB, 178 entries).
 MAX_KERAS_METADATA_BYTES = 128 * MiB
 # saved_model.pb also holds the traced graph and functions: tens of MB for a large model.
 MAX_SAVED_MODEL_BYTES = 256 * MiB
@@ -211,10 +211,12 @@ class _EntryIndex:
         ordered = sorted(objects, key=lambda entry: entry.node_id)
         self._by_path = {entry.node_path: entry for entry in ordered}
         self._children: dict[str, list[KerasObject]] = {}
+        self._named: dict[tuple[str, str | None], KerasObject] = {}
         for entry in ordered:
             parent = self._parent_path(entry.node_path)
             if parent is not None:
                 self._children.setdefault(parent, []).append(entry)
+                self._named.setdefault((parent, _entry_name(entry)), entry)
 
     def _parent_path(self, node_path: str) -> str | None:
         prefix = node_path
@@ -228,7 +230,7 @@ class _EntryIndex:
         return self._children.get(entry.node_path, [])
 
     def child_named(self, entry: KerasObject, name: str) -> KerasObject | None:
-        return next((child for child in self.children(entry) if _entry_name(child) == name), None)
+        return self._named.get((entry.node_path, name))
 
 
 def _entry_name(entry: KerasObject) -> str | None:
