@@ -112,3 +112,30 @@ def test_ra002_does_not_recommend_a_penalty_that_ra201_says_does_nothing():
     tree = tree_of([*layers, useful, bare, dense("out", kernel_initializer={})])
     (hint,) = messages(tree, "RA002")
     assert "useful has kernel_regularizer" in hint
+
+
+def test_no_rule_claims_an_effect_for_an_activity_regularizer_keras_ignores():
+    # Keras 3 TimeDistributed bypasses the inner layer's __call__ (keras_facts, RA407): a factor of
+    # 0.5 there dominates nothing, penalizes no prediction and is not coverage.
+    inner = {"module": "keras.layers", "class_name": "Dense", "config": {
+        "name": "inner", "units": 2, "kernel_initializer": {},
+        "activity_regularizer": {"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.5}}}}
+    tree = tree_of([{"module": "keras.layers", "class_name": "TimeDistributed", "config": {"name": "td", "layer": inner}}])
+    tree.keras_version = "3.15.1"
+    assert messages(tree, "RA407")
+    for code in ("RA004", "RA103", "RA104", "RA402"):
+        assert messages(tree, code) == [], code
+    (ra001,) = messages(tree, "RA001")
+    assert "Keras 3 ignores it" in ra001
+    tree.keras_version = "2.21.0"  # tf_keras applies it
+    assert messages(tree, "RA407") == [] and messages(tree, "RA103") and messages(tree, "RA004")
+
+
+def test_tfjs_activity_regularizer_is_refused_not_a_penalty_on_the_predictions():
+    from regaudit.loaders.json_file import tree_from_document
+
+    layer = {"class_name": "Dense", "config": {"name": "out", "units": 2, "kernel_initializer": {},
+                                               "activity_regularizer": {"class_name": "L1L2", "config": {"l1": 0.01}}}}
+    topology = {"class_name": "Sequential", "config": {"name": "s", "layers": [layer]}}
+    tree = tree_from_document({"format": "layers-model", "modelTopology": topology, "weightsManifest": []})
+    assert messages(tree, "RA405") and messages(tree, "RA004") == []

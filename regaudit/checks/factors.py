@@ -12,7 +12,13 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 
 from regaudit.checks import Hit, RuleContext, check
 from regaudit.checks.interactions import has_effective_kernel_penalty
-from regaudit.checks.keras_facts import BASE_REGULARIZER, adds_no_penalty, has_known_factors
+from regaudit.checks.keras_facts import (
+    BASE_REGULARIZER,
+    activity_fact,
+    adds_no_penalty,
+    has_known_factors,
+    loading_line,
+)
 from regaudit.config import Settings
 from regaudit.describe import factor, regularizer_label
 from regaudit.tree import Layer, ModelTree, Origin, Regularizer
@@ -46,7 +52,7 @@ def invalid_factor(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
 
 @check("RA103")
 def factor_out_of_range(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
-    for layer, regularizer in _with_known_factors(tree):
+    for layer, regularizer in _applied_with_known_factors(tree, context):
         problems = _range_problems(regularizer, context.settings)
         if problems:
             yield Hit.on(
@@ -62,7 +68,7 @@ def inconsistent_factors(tree: ModelTree, context: RuleContext) -> Iterator[Hit]
     ratio = context.settings.inconsistency_ratio
     positions = {layer: index for index, layer in enumerate(tree.written_layers())}
     hits = []
-    for (layer_class, slot, name), factors in _like_factors(tree).items():
+    for (layer_class, slot, name), factors in _like_factors(tree, context).items():
         smallest = min(factors, key=lambda f: f.value)
         largest = max(factors, key=lambda f: f.value)
         if _clearly_greater(largest.value / smallest.value, ratio):
@@ -98,6 +104,13 @@ def _with_known_factors(tree: ModelTree) -> Iterator[tuple[Layer, Regularizer]]:
     return ((layer, r) for layer, r in tree.written_regularizers() if has_known_factors(r))
 
 
+def _applied_with_known_factors(tree: ModelTree, context: RuleContext) -> Iterator[tuple[Layer, Regularizer]]:
+    """As _with_known_factors, without activity regularizers the loading Keras ignores (RA407):
+    their factor's size has no effect to warn about."""
+    line = loading_line(tree, context.settings.target_keras)
+    return ((layer, r) for layer, r in _with_known_factors(tree) if activity_fact(layer, line) is None or r.slot != "activity")
+
+
 def _effective_factors(regularizer: Regularizer) -> dict[str, float]:
     """Factors that add a penalty: zeros are RA101's business, invalid values RA102's."""
     invalid = regularizer.invalid_factors
@@ -125,14 +138,14 @@ def _active_penalties(tree: ModelTree, slots: Iterable[str]) -> Iterator[tuple[L
             yield layer, regularizer
 
 
-def _like_factors(tree: ModelTree) -> dict[tuple[str, str, str], list[_Factor]]:
+def _like_factors(tree: ModelTree, context: RuleContext) -> dict[tuple[str, str, str], list[_Factor]]:
     """Penalty factors of trained weights, by layer class, slot and factor name, in tree order.
 
     Grouped by factor name rather than regularizer class: l2 means the same in L2, L1L2 and the
     Keras 1 dicts, so L2(1e-4) on one Conv2D kernel and L1L2(l2=1e-2) on another disagree.
     """
     groups: dict[tuple[str, str, str], list[_Factor]] = defaultdict(list)
-    for layer, regularizer in _with_known_factors(tree):
+    for layer, regularizer in _applied_with_known_factors(tree, context):
         if layer.effectively_trainable:
             for name, value in _effective_factors(regularizer).items():
                 groups[(layer.class_name, regularizer.slot, name)].append(_Factor(value, layer, regularizer))

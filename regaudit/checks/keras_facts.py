@@ -287,9 +287,12 @@ def activity_fact(layer: Layer, line: KerasLine | None) -> Fact | None:
 
 def activity_applied(layer: Layer, regularizer: Regularizer, line: KerasLine | None) -> bool:
     """False where the loading line adds no penalty for an activity regularizer (all-zero factors,
-    or an IGNORED fact); True for weight penalties and wherever the line is unknown."""
+    an IGNORED fact, or TF.js, which refuses the layer); True for weight penalties and wherever the
+    line is unknown."""
     if regularizer.slot != "activity":
         return True
+    if line is KerasLine.TFJS and regularizer.argument is not None:  # refused outright (RA405)
+        return False
     return not adds_no_penalty(regularizer) and activity_fact(layer, line) is None
 
 
