@@ -149,6 +149,13 @@ def test_h5_to_keras_of_the_same_model_changes_only_the_format():
     assert artifact.layers == [] and artifact.introduced == artifact.resolved == []
 
 
+def test_savedmodel_to_keras_of_the_same_model_changes_only_the_format():
+    """A new SavedModel version, or its .keras twin: artifact directories pair as one artifact."""
+    (artifact,) = diff_of(("fixtures/savedmodels/sequential", "fixtures/savedmodels/sequential.keras")).artifacts
+    assert artifact.format_change == ("savedmodel", "keras-zip")
+    assert artifact.layers == [] and artifact.introduced == artifact.resolved == []
+
+
 def test_keras1_to_keras2_reads_as_the_same_regularizers():
     """W_regularizer -> kernel_regularizer, L1L2Regularizer -> L2/L1/L1L2: respelled, never removed + added."""
     result = diff_of(pair("keras1_to_keras2"))
