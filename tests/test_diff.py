@@ -404,7 +404,7 @@ def test_markdown_fits_a_pull_request_comment(tmp_path):
     assert "`layer_0000_" in text  # the rows that fit are the first ones
 
 
-def test_markdown_and_github_escape_hostile_names(tmp_path):
+def test_markdown_github_and_text_escape_hostile_names(tmp_path):
     name = "x`|<img src=x>\n::error::pwned @admin"
     old = write_model(tmp_path / "old.json", [weighted(name, kernel_regularizer=L2)])
     new = write_model(tmp_path / "new.json", [weighted(name)])
@@ -415,6 +415,9 @@ def test_markdown_and_github_escape_hostile_names(tmp_path):
     github = run_cli("diff", "--format", "github", old, new).stdout
     assert all(line.startswith("::") for line in github.splitlines())
     assert "x`|<img src=x>\\n::error::pwned @admin" in github
+    text = run_cli("diff", old, new).stdout
+    assert "\\n:\\x3aerror:\\x3apwned" in text  # log_text: no line of the text report can start a workflow command
+    assert not any(line.lstrip().startswith("::") for line in text.splitlines())
 
 
 # --- --git ----------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ then compact tables: artifacts that changed (status, format and Keras version, h
 regularizer changes (what takes regularization away first), findings
 introduced, findings resolved. A pull-request comment holds at most 65,536 characters; the report
 stops adding rows before `LIMIT` and ends with a note saying how many rows it left out.
-Untrusted names are escaped as the check's Markdown report escapes them.
+Untrusted names are escaped by `_escape`, as in the check's Markdown report.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from regaudit.diff import ArtifactDiff, DiffResult
 from regaudit.outcomes import Finding
 from regaudit.reporters._diff import Row, label, layer_place, matching, outcome, ratio_text, rows, sides, summary
 from regaudit.reporters._paths import locate
-from regaudit.reporters.markdown import _code, _prose, _table_row
+from regaudit.reporters._escape import markdown_code as _code
+from regaudit.reporters._escape import markdown_text as _prose
+from regaudit.reporters.markdown import _table_row
 
 # GitHub refuses comments over 65,536 characters; room is left for a marker line a workflow adds.
 LIMIT = 65_536 - 1_024
