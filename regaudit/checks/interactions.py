@@ -92,6 +92,7 @@ def effective_weight_penalties(layer: Layer) -> list[Regularizer]:
 
 
 def has_effective_kernel_penalty(layer: Layer) -> bool:
+    """A kernel (depthwise, pointwise) penalty that regularizes (effective_weight_penalties)."""
     return any(r.slot in _KERNEL_LIKE_SLOTS for r in effective_weight_penalties(layer))
 
 
