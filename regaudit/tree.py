@@ -89,6 +89,7 @@ class Layer:
     __slots__ = (
         "name", "class_name", "path", "trainable", "config", "module", "registered_name", "regularizers",
         "parent", "kind", "weights", "absent_weights", "inbound", "outputs", "children", "_consumer_index",
+        "_output_names",
     )
 
     def __init__(
@@ -121,6 +122,7 @@ class Layer:
         self.outputs: tuple[str, ...] = ()  # for containers: names of the children that are outputs
         self.children: list["Layer"] = []
         self._consumer_index: dict[str, list["Layer"]] | None = None
+        self._output_names: tuple[tuple[str, ...], frozenset[str]] | None = None
 
     def __repr__(self) -> str:
         return f"Layer({self.path or self.name!r}, {self.class_name})"
@@ -175,10 +177,16 @@ class Layer:
         """True for layers whose output is an output of the whole model."""
         layer = self
         while layer.parent is not None:
-            if layer.name not in layer.parent.outputs:
+            if layer.name not in layer.parent._output_set():
                 return False
             layer = layer.parent
         return True
+
+    def _output_set(self) -> frozenset[str]:
+        # A set, so that asking every child of a 100,000-output model stays linear.
+        if self._output_names is None or self._output_names[0] is not self.outputs:
+            self._output_names = (self.outputs, frozenset(self.outputs))
+        return self._output_names[1]
 
     def walk(self) -> Iterator["Layer"]:
         """This layer's descendants, depth first, in config order."""

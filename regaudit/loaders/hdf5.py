@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from regaudit.loaders.keras_config import build_tree, optimizer_from
-from regaudit.loaders.limits import MAX_CONFIG_BYTES, MiB, address_space_ceiling, parse_json
+from regaudit.loaders.limits import (
+    CONFIG_MB_VARIABLE,
+    MAX_CONFIG_BYTES,
+    MiB,
+    address_space_ceiling,
+    parse_json,
+    raise_hint,
+)
 from regaudit.loaders.problems import Corrupt, NoArchitecture, NotAModel, OverLimits
 from regaudit.tree import ModelTree
 
@@ -106,7 +113,10 @@ def _text_attribute(file: Any, name: str, h5py: Any) -> str:
     if count != 1:
         raise Corrupt(f"attribute {name} holds {count:,} strings, not one text; Keras cannot load this file")
     if not kind.is_variable_str() and attribute.get_storage_size() > MAX_CONFIG_BYTES:
-        raise OverLimits(f"attribute {name} is larger than {MAX_CONFIG_BYTES // MiB} MB; refusing to read it")
+        raise OverLimits(
+            f"attribute {name} is larger than {MAX_CONFIG_BYTES // MiB} MB; refusing to read it; "
+            f"{raise_hint(CONFIG_MB_VARIABLE)}"
+        )
     value = _read_attribute(file, name)
     # h5py 3 returns str; files read through h5py 2 conventions give bytes, numpy.bytes_ or 1-element arrays.
     if hasattr(value, "shape") and getattr(value, "size", 0) == 1 and value.shape != ():
@@ -118,7 +128,9 @@ def _text_attribute(file: Any, name: str, h5py: Any) -> str:
     if not isinstance(value, str):
         raise Corrupt(f"attribute {name} is not text")
     if len(value) > MAX_CONFIG_BYTES:
-        raise OverLimits(f"attribute {name} is larger than {MAX_CONFIG_BYTES // MiB} MB; refusing it")
+        raise OverLimits(
+            f"attribute {name} is larger than {MAX_CONFIG_BYTES // MiB} MB; refusing it; {raise_hint(CONFIG_MB_VARIABLE)}"
+        )
     return value
 
 

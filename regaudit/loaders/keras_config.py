@@ -11,7 +11,7 @@ import re
 from typing import Any, Iterator, Mapping
 
 from regaudit.loaders import regularizers
-from regaudit.loaders.limits import MAX_NESTING
+from regaudit.loaders.limits import LAYERS_VARIABLE, MAX_LAYERS, MAX_NESTING, raise_hint
 from regaudit.loaders.problems import Corrupt, NoArchitecture, NotAModel, OverLimits
 from regaudit.tree import Layer, LayerKind, ModelTree, Optimizer, join_path
 
@@ -117,10 +117,14 @@ class _TreeBuilder:
         # Keras 3 marks an object serialized twice (a layer shared by two nested models) with the
         # same shared_object_id; the layer is audited once, where Keras first builds it.
         self._shared: dict[Any, dict] = {}
+        self._built = 0
 
     def build(self, entry: dict, parent: Layer | None, depth: int, name: str | None = None) -> Layer:
         if depth > MAX_NESTING:
             raise OverLimits(f"layers are nested more than {MAX_NESTING} levels deep; refusing the config")
+        self._built += depth > 0  # the layers below the root, as reports count them
+        if self._built > MAX_LAYERS:
+            raise OverLimits(f"the model has more than {MAX_LAYERS:,} layers; refusing it; {raise_hint(LAYERS_VARIABLE)}")
         class_name = entry["class_name"]
         config = entry.get("config")
         if isinstance(config, list):  # Keras 1 / early Keras 2 Sequential

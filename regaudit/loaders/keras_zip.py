@@ -5,6 +5,7 @@ Only `config.json` and `metadata.json` are read; the weights member is never ope
 
 from __future__ import annotations
 
+import struct
 import zipfile
 import zlib
 from pathlib import Path
@@ -12,11 +13,14 @@ from regaudit.loaders.keras_config import build_tree, optimizer_from
 from regaudit.loaders.limits import (
     MAX_CONFIG_BYTES,
     MAX_METADATA_BYTES,
+    MAX_ZIP_ENTRIES,
+    ZIP_ENTRIES_VARIABLE,
     check_declared_size,
     parse_json,
+    raise_hint,
     read_bounded,
 )
-from regaudit.loaders.problems import Corrupt, NotAModel
+from regaudit.loaders.problems import Corrupt, NotAModel, OverLimits
 from regaudit.tree import ModelTree
 
 CONFIG = "config.json"
@@ -32,6 +36,7 @@ def is_keras_directory(path: Path) -> bool:
 
 
 def load_archive(path: Path) -> ModelTree:
+    _check_entry_count(path)
     try:
         archive = zipfile.ZipFile(path)
     except _ZIP_ERRORS as error:
@@ -42,6 +47,43 @@ def load_archive(path: Path) -> ModelTree:
             raise NotAModel("zip archive without config.json: not a Keras .keras file")
         metadata = _read_member(archive, METADATA, MAX_METADATA_BYTES)
     return _tree(config, metadata, "keras-zip")
+
+
+# The end-of-central-directory record (APPNOTE.TXT 4.3.16) and its ZIP64 locator and record
+# (4.3.15, 4.3.14): the entry count is read from them before zipfile builds one object per entry.
+_EOCD = struct.Struct("<4s4H2LH")
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
+_EOCD_SEARCH = _EOCD.size + 0xFFFF  # the record ends the file, after a comment of up to 64 KB
+
+
+def _check_entry_count(path: Path) -> None:
+    try:
+        with open(path, "rb") as stream:
+            size = stream.seek(0, 2)
+            start = max(0, size - _EOCD_SEARCH)
+            stream.seek(start)
+            tail = stream.read()
+            at = tail.rfind(b"PK\x05\x06")
+            if at < 0 or at + _EOCD.size > len(tail):
+                return  # zipfile reports the damage
+            entries = max(_EOCD.unpack_from(tail, at)[3:5])
+            locator_at = start + at - _ZIP64_LOCATOR.size
+            if locator_at >= 0:
+                stream.seek(locator_at)
+                locator = _ZIP64_LOCATOR.unpack(stream.read(_ZIP64_LOCATOR.size))
+                if locator[0] == b"PK\x06\x07":
+                    stream.seek(locator[2])
+                    record = stream.read(_ZIP64_EOCD.size)
+                    if len(record) == _ZIP64_EOCD.size and record[:4] == b"PK\x06\x06":
+                        entries = max(entries, _ZIP64_EOCD.unpack(record)[7])
+    except (OSError, struct.error, ValueError):
+        return  # zipfile reports the damage
+    if entries > MAX_ZIP_ENTRIES:
+        raise OverLimits(
+            f"zip archive declares {entries:,} entries, over the {MAX_ZIP_ENTRIES:,} limit (a .keras archive "
+            f"holds a handful); refusing to open it; {raise_hint(ZIP_ENTRIES_VARIABLE)}"
+        )
 
 
 def load_directory(path: Path) -> ModelTree:

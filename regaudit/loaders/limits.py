@@ -10,11 +10,43 @@ from typing import IO, Any, Iterator
 from regaudit.loaders.problems import Corrupt, OverLimits
 
 MiB = 1024 * 1024
-# The largest config a real model needs is a few MB (a 1,000-layer network is about 5 MB).
-MAX_CONFIG_BYTES = 64 * MiB
+
+
+def _configured(variable: str, default: int) -> int:
+    """A limit, raised (or lowered) by an environment variable for the rare real model that needs it."""
+    try:
+        value = int(os.environ.get(variable, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def raise_hint(variable: str) -> str:
+    return f"if a real model needs more, raise the limit with the environment variable {variable}"
+
+
+# Measured on the 82 corpus models and the fixtures: a config takes 400 to 1,600 bytes per layer
+# (median 530; Keras 3 files, with module and registered_name, about 900), so about 1 MB per
+# 1,000 layers, and 64 MB holds some 60,000 layers.
+CONFIG_MB_VARIABLE = "REGAUDIT_MAX_CONFIG_MB"
+MAX_CONFIG_BYTES = _configured(CONFIG_MB_VARIABLE, 64) * MiB
 MAX_METADATA_BYTES = 1 * MiB
 # Nested models, wrappers and RNN cells deeper than this are not a real architecture.
 MAX_NESTING = 64
+# Layers, wrapped layers and RNN cells in one model: 50 MB of config at 1 KB a layer, fifty times
+# the largest Keras application (NASNetLarge, about 1,000 layers). Each costs about 1 KB in memory.
+LAYERS_VARIABLE = "REGAUDIT_MAX_LAYERS"
+MAX_LAYERS = _configured(LAYERS_VARIABLE, 50_000)
+# JSON values, counted as ',', '{' and '[' before parsing: real configs have at most 26 per
+# serialized object (about 80 per layer). Python holds each value in 50 to 100 bytes whatever its
+# size in the file (`{}` is 2 bytes and a 64-byte dict), so this bounds a parse to a few hundred MB
+# where the byte limit alone would allow 2 GB.
+JSON_VALUES_VARIABLE = "REGAUDIT_MAX_JSON_VALUES"
+MAX_JSON_VALUES = _configured(JSON_VALUES_VARIABLE, 4_000_000)
+# Members of a .keras archive (Keras writes 3, plus assets): zipfile holds every central-directory
+# entry in memory (about 400 bytes each), so the count is checked before opening the archive.
+ZIP_ENTRIES_VARIABLE = "REGAUDIT_MAX_ZIP_ENTRIES"
+MAX_ZIP_ENTRIES = _configured(ZIP_ENTRIES_VARIABLE, 100_000)
 
 
 @contextmanager
@@ -52,7 +84,7 @@ def read_bounded(stream: IO[bytes], limit: int, what: str) -> bytes:
     """Read at most `limit` bytes; a stream that holds more is refused, whatever it declared."""
     data = stream.read(limit + 1)
     if len(data) > limit:
-        raise OverLimits(f"{what} is larger than {limit // MiB} MB; refusing to read it")
+        raise OverLimits(f"{what} is larger than {limit // MiB} MB; refusing to read it; {raise_hint(CONFIG_MB_VARIABLE)}")
     return data
 
 
@@ -60,7 +92,7 @@ def check_declared_size(size: int, limit: int, what: str) -> None:
     if size > limit:
         raise OverLimits(
             f"{what} declares {_megabytes(size)} uncompressed, over the {limit // MiB} MB limit; "
-            "refusing to inflate it"
+            f"refusing to inflate it; {raise_hint(CONFIG_MB_VARIABLE)}"
         )
 
 
@@ -69,6 +101,7 @@ def parse_json(data: bytes | str, what: str) -> Any:
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
     except UnicodeDecodeError as error:
         raise Corrupt(f"{what} is not UTF-8 text (byte {error.start}); the file may be corrupt") from None
+    _check_value_count(text, what)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
@@ -78,6 +111,16 @@ def parse_json(data: bytes | str, what: str) -> Any:
         ) from None
     except RecursionError:
         raise OverLimits(f"{what} nests JSON deeper than the parser allows; refusing it") from None
+
+
+def _check_value_count(text: str, what: str) -> None:
+    # An upper bound on the values json.loads would build (separators inside strings count too).
+    count = text.count(",") + text.count("{") + text.count("[")
+    if count > MAX_JSON_VALUES:
+        raise OverLimits(
+            f"{what} holds about {count:,} JSON values, over the {MAX_JSON_VALUES:,} limit (a real config has "
+            f"about 80 a layer); refusing to parse it; {raise_hint(JSON_VALUES_VARIABLE)}"
+        )
 
 
 def _megabytes(size: int) -> str:
