@@ -168,3 +168,24 @@ def test_keras3_refuses_every_savedmodel_as_ra406_says_and_tf_keras_loads_them(k
         for target, fires in (("3.10", True), ("2.15", False), (None, False)):
             (artifact,) = regaudit.audit([str(path)], {"target-keras": target} if target else None).artifacts
             assert any(f.rule == "RA406" for f in artifact.findings) is fires, (name, target)
+
+
+def test_a_subclassed_model_inside_a_functional_model_reads_as_tf_keras_revives_it(tf_keras, tmp_path):
+    """Built here rather than committed: the unregistered class must be gone when tf_keras loads."""
+    from keras_truth import compare_views, keras_view
+
+    class Block(tf_keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = tf_keras.layers.Dense(2, name="inner", kernel_regularizer=tf_keras.regularizers.L1(0.01))
+
+        def call(self, x):
+            return self.inner(x)
+
+    x = tf_keras.Input((3,), name="x")
+    tf_keras.Model(x, Block(name="block")(x), name="f").save(tmp_path / "f", save_format="tf")
+    (artifact,) = audit([str(tmp_path / "f")]).artifacts
+    loaded, error = try_load(tf_keras, tmp_path / "f")
+    assert error is None, error
+    assert keras_view(loaded) == {"block/inner": [{"slot": "kernel", "class_name": "L1", "factors": {"l1": pytest.approx(0.01)}}]}
+    assert compare_views(keras_view(loaded), regaudit_view(artifact.tree)) == []

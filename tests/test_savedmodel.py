@@ -359,3 +359,35 @@ def test_the_json_report_of_savedmodels_follows_the_report_schema():
     _, report = json_report(str(SAVEDMODELS / "subclassed"), str(SAVEDMODELS / "plain_module"))
     jsonschema.validate(report, schema, cls=jsonschema.Draft202012Validator)
     assert [(a["format"], a["status"]) for a in report["artifacts"]] == [("savedmodel", "ok"), (None, "skipped")]
+
+
+def test_a_layer_saved_without_a_config_is_listed_with_nothing_known(tmp_path):
+    # get_config() not implemented: tf_keras saves the entry without "config" and revives a
+    # RevivedLayer from the traced functions; nothing says which regularizers it had.
+    write_saved_model(tmp_path / "net", [
+        {"node_path": "root", "identifier": "_tf_keras_model", "metadata": {"name": "net", "class_name": "Net"}},
+        {"node_path": "root.custom", "identifier": "_tf_keras_layer", "metadata": {"name": "custom", "class_name": "Custom", "trainable": False}},
+        {"node_path": "root.dense", "identifier": "_tf_keras_layer", "metadata": dense_entry("dense", {"class_name": "L2", "config": {"l2": 0.1}})},
+    ])
+    layers = {layer.path: layer for layer in audited(tmp_path / "net").tree.layers()}
+    assert (layers["custom"].class_name, layers["custom"].regularizers, layers["custom"].trainable) == ("Custom", (), False)
+    assert [r.class_name for r in layers["dense"].regularizers] == ["L2"]
+
+
+def test_a_subclassed_model_inside_a_functional_model_gets_its_layers_from_its_entries(tmp_path):
+    block = {"name": "block", "class_name": "Block", "config": {}}
+    functional = {"name": "f", "class_name": "Functional", "config": {"name": "f", "layers": [
+        {"class_name": "InputLayer", "name": "x", "config": {"name": "x"}, "inbound_nodes": []},
+        {"class_name": "Block", "name": "block", "config": {"name": "block"}, "inbound_nodes": [[["x", 0, 0, {}]]]},
+    ], "input_layers": [["x", 0, 0]], "output_layers": [["block", 0, 0]]}}
+    write_saved_model(tmp_path / "f", [
+        {"node_path": "root", "identifier": "_tf_keras_network", "metadata": functional},
+        {"node_path": "root.layer-1", "identifier": "_tf_keras_model", "metadata": block},
+        {"node_path": "root.layer-1.inner", "identifier": "_tf_keras_layer",
+         "metadata": dense_entry("inner", {"class_name": "L1", "config": {"l1": 0.01}})},
+    ])
+    tree = audited(tmp_path / "f").tree
+    assert {layer.path: [r.class_name for r in layer.regularizers] for layer in tree.layers()} == {
+        "x": [], "block": [], "block/inner": ["L1"],
+    }
+    assert tree.disagreements == ()
