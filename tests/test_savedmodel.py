@@ -391,3 +391,16 @@ def test_a_subclassed_model_inside_a_functional_model_gets_its_layers_from_its_e
         "x": [], "block": [], "block/inner": ["L1"],
     }
     assert tree.disagreements == ()
+
+
+def test_json_values_are_counted_across_all_entries_before_any_is_parsed(tmp_path, monkeypatch):
+    # Each entry alone is within the limit; together they are not (a SavedModel holds one JSON text per layer).
+    monkeypatch.setattr("regaudit.loaders.limits.MAX_JSON_VALUES", 1000)
+    entry = {"name": "d", "class_name": "Dense", "config": {"name": "d", "values": [0] * 400}}
+    write_saved_model(tmp_path / "many", [
+        {"node_path": "root", "identifier": "_tf_keras_model", "metadata": {"name": "m", "class_name": "M", "config": {}}},
+        *({"node_path": f"root.d{index}", "identifier": "_tf_keras_layer", "metadata": entry} for index in range(3)),
+    ])
+    artifact = audited(tmp_path / "many")
+    assert (artifact.status, artifact.error.code) == (Status.ERROR, "RA906")
+    assert "keras_metadata.pb holds about 1,2" in artifact.error.message and "REGAUDIT_MAX_JSON_VALUES" in artifact.error.message

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from contextlib import contextmanager
-from typing import IO, Any, Iterator
+from typing import IO, Any, Iterable, Iterator
 
 from regaudit.loaders.problems import Corrupt, OverLimits
 
@@ -114,8 +114,14 @@ def parse_json(data: bytes | str, what: str) -> Any:
 
 
 def _check_value_count(text: str, what: str) -> None:
+    check_json_values((text,), what)
+
+
+def check_json_values(texts: Iterable[str], what: str) -> None:
+    """Refuse, before parsing, JSON texts that together would build more than MAX_JSON_VALUES values
+    (a SavedModel holds one JSON text per layer)."""
     # An upper bound on the values json.loads would build (separators inside strings count too).
-    count = text.count(",") + text.count("{") + text.count("[")
+    count = sum(text.count(",") + text.count("{") + text.count("[") for text in texts)
     if count > MAX_JSON_VALUES:
         raise OverLimits(
             f"{what} holds about {count:,} JSON values, over the {MAX_JSON_VALUES:,} limit (a real config has "

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
 from regaudit.loaders.keras_config import build_tree, layer_builder, optimizer_from
-from regaudit.loaders.limits import MAX_NESTING, MiB, check_declared_size, parse_json, read_bounded
+from regaudit.loaders.limits import MAX_NESTING, MiB, check_declared_size, check_json_values, parse_json, read_bounded
 from regaudit.loaders.problems import Corrupt, NoArchitecture, OverLimits
 from regaudit.tree import ConfigDisagreement, Layer, LayerKind, ModelTree
 
@@ -140,11 +140,9 @@ def _read(path: Path, limit: int) -> bytes:
 
 def _from_keras_metadata(path: Path, messages: dict[str, Any]) -> list[KerasObject]:
     saved = messages["SavedMetadata"].FromString(_read(path, MAX_KERAS_METADATA_BYTES))
-    return [
-        _decoded(node.node_id, node.node_path, node.identifier, node.metadata, KERAS_METADATA)
-        for node in saved.nodes
-        if node.identifier in _LAYER_IDENTIFIERS
-    ]
+    nodes = [node for node in saved.nodes if node.identifier in _LAYER_IDENTIFIERS]
+    check_json_values((node.metadata for node in nodes), KERAS_METADATA)
+    return [_decoded(node.node_id, node.node_path, node.identifier, node.metadata, KERAS_METADATA) for node in nodes]
 
 
 def _from_object_graph(path: Path, messages: dict[str, Any]) -> list[KerasObject]:
@@ -167,6 +165,7 @@ def _from_object_graph(path: Path, messages: dict[str, Any]) -> list[KerasObject
             "keras_metadata.pb, which this SavedModel lacks, so there is no layer config to audit; "
             "export it with model.save(path) to keep them"
         )
+    check_json_values((user.metadata for _, user in keras_nodes), SAVED_MODEL)
     paths = _node_paths(graph)
     return [
         _decoded(node_id, paths.get(node_id, ""), user.identifier, user.metadata, SAVED_MODEL)
