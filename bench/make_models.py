@@ -13,9 +13,8 @@ Writes:
                             blocks, nested models; some regularized), saved by keras.
   zoo1000/, zoo5000/        1,000 and 5,000 files: copies of the zoo/ files, in turn, so
                             that the zoos are real Keras files without 5,000 saves.
-  layers/N.keras            for the growth curve: N Dense(1) branches on one input, every
-                            other one L2-regularized, joined by a Concatenate (N+2 layers).
-                            Wide, not deep: Keras's own graph walk recurses per layer.
+  layers/N.keras            for the growth curve, N = 10 ... 50,000 layers: a balanced tree of
+                            Add layers over ReLU and (every 10th) L2-regularized Dense leaves.
 
 Existing files are kept unless --force is given.
 """
@@ -165,16 +164,27 @@ def make_zoo(force):
         print(f"{folder}: {size} files")
 
 
-def make_wide(path, branches):
+def make_layers(path, count):
+    """About `count` layers: leaves on one input (every 10th a Dense with an L2 kernel penalty, the
+    others ReLU activations) joined pairwise by Add layers, a balanced tree. Not a chain: Keras's
+    own graph walk recurses once per layer of depth; not one wide Concatenate: Keras builds that
+    in quadratic time."""
     import keras
 
     keras.backend.clear_session()
     inputs = keras.Input((4,))
     l2 = keras.regularizers.L2(1e-4)
-    outputs = [keras.layers.Dense(1, kernel_regularizer=l2 if i % 2 else None)(inputs) for i in range(branches)]
-    joined = keras.layers.Concatenate()(outputs) if branches > 1 else outputs[0]
-    keras.Model(inputs, joined).save(path)
-    print(f"{path}: {branches + 2} layers")
+    level = [
+        keras.layers.Dense(4, kernel_regularizer=l2)(inputs) if index % 10 == 0
+        else keras.layers.Activation("relu")(inputs)
+        for index in range(max(1, count // 2))
+    ]
+    while len(level) > 1:
+        joined = [keras.layers.Add()([level[i], level[i + 1]]) for i in range(0, len(level) - 1, 2)]
+        level = joined + level[len(joined) * 2:]
+    model = keras.Model(inputs, level[0])
+    model.save(path)
+    print(f"{path}: {len(model.layers)} layers")
 
 
 def make_growth(force):
@@ -183,7 +193,7 @@ def make_growth(force):
     for count in LAYER_COUNTS:
         path = os.path.join(folder, f"{count}.keras")
         if force or not os.path.exists(path):
-            make_wide(path, count - 2)
+            make_layers(path, count)
 
 
 def main():

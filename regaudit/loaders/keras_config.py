@@ -13,7 +13,7 @@ from typing import Any, Iterator, Mapping
 from regaudit.loaders import regularizers
 from regaudit.loaders.limits import LAYERS_VARIABLE, MAX_LAYERS, MAX_NESTING, raise_hint
 from regaudit.loaders.problems import Corrupt, NoArchitecture, NotAModel, OverLimits
-from regaudit.tree import Layer, LayerKind, ModelTree, Optimizer, join_path
+from regaudit.tree import EMPTY, Layer, LayerKind, ModelTree, Optimizer, join_path
 
 _STRUCTURAL_KEYS = frozenset({"layers", "layer", "backward_layer", "cell", "cells"})
 
@@ -297,7 +297,7 @@ def _looks_like_layer(value: Any) -> bool:
     )
 
 
-def _weight_slots(class_name: str, config: Mapping[str, Any]) -> tuple[frozenset[str], dict[str, str]]:
+def _weight_slots(class_name: str, config: Mapping[str, Any]) -> tuple[frozenset[str], Mapping[str, str]]:
     declared = {
         key[: -len("_initializer")]
         for key in config
@@ -312,7 +312,13 @@ def _weight_slots(class_name: str, config: Mapping[str, Any]) -> tuple[frozenset
     switched_off = {
         slot: flag for slot, flags in _SWITCHES.items() for flag in flags if config.get(flag) is False
     }
-    return frozenset(declared - set(switched_off)), switched_off
+    slots = frozenset(declared - set(switched_off))
+    # A handful of distinct slot sets covers every layer: share them, since every tree is kept
+    # until the report is written.
+    return _SLOT_SETS.setdefault(slots, slots), switched_off or EMPTY
+
+
+_SLOT_SETS: dict[frozenset[str], frozenset[str]] = {}
 
 
 def _layer_name(entry: dict, config: Mapping[str, Any]) -> str:
