@@ -5,8 +5,8 @@
 Every command is a fresh process, timed by bench/measure.py (paired, interleaved rounds; medians
 of wall and CPU time; peak memory). regaudit runs from this checkout (`python -m regaudit` with
 the checkout first on PYTHONPATH, byte-compiled by run.sh), in a scratch working directory outside
-the repository, so that no configuration file is found. Writes bench/RESULTS.md, bench/growth.png
-(when matplotlib is there) and the raw measurements to bench/.cache/results.json.
+the repository, so that no configuration file is found. Writes the measurements to
+bench/.cache/results.json; bench/plot.py and bench/report.py turn them into growth.png and RESULTS.md.
 """
 import argparse
 import json
@@ -28,7 +28,7 @@ PY = sys.executable
 REGAUDIT = [PY, "-m", "regaudit", "check"]
 FLOOR = [PY, str(BENCH / "floor.py")]
 LOAD_MODEL = [PY, str(BENCH / "load_model_walk.py")]
-MODELSCAN = CACHE / "modelscan-venv" / "bin" / "modelscan"
+MODELSCAN = CACHE / "venv" / "bin" / "modelscan"  # the bench environment run.sh makes
 LAYER_COUNTS = (10, 100, 1000, 5000, 10000, 20000, 50000)
 
 
@@ -52,12 +52,8 @@ def main() -> int:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     results["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    results["runs"] = runs
     (CACHE / "results.json").write_text(json.dumps(results, indent=1))
-    plot_growth(results["growth"])
-    import report
-
-    (BENCH / "RESULTS.md").write_text(report.markdown(results))
-    print(f"wrote {BENCH / 'RESULTS.md'}", file=sys.stderr)
     return 0
 
 
@@ -80,8 +76,7 @@ def machine() -> dict:
         "python": platform.python_version(),
         "commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                                  text=True).stdout.strip(),
-        "packages": {name: version(name) for name in ("click", "jinja2", "h5py", "keras", "tensorflow", "matplotlib",
-                                                       "playwright")},
+        "packages": {name: version(name) for name in ("click", "jinja2", "h5py", "keras", "tensorflow", "playwright")},
         "modelscan": (modelscan.stdout.strip() or modelscan.stderr.strip()) if modelscan else "not installed",
     }
 
@@ -149,11 +144,14 @@ def parallel_output_identical() -> dict:
 
 def growth(runs: int) -> dict:
     commands = {}
-    for count in LAYER_COUNTS:
+    counts = [count for count in LAYER_COUNTS if (CACHE / "layers" / f"{count}.keras").exists()]
+    if counts != list(LAYER_COUNTS):
+        print(f"WARNING: growth models missing, measuring {counts} only (run bench/make_models.py)", file=sys.stderr)
+    for count in counts:
         path = str(CACHE / "layers" / f"{count}.keras")
         commands[f"regaudit {count}"] = REGAUDIT + [path]
         commands[f"floor {count}"] = FLOOR + [path]
-    return timed(commands, runs)
+    return {**timed(commands, runs), "counts": counts}
 
 
 def html_report() -> dict:
@@ -180,31 +178,6 @@ def html_report() -> dict:
     result["open_seconds"] = sorted(times)[len(times) // 2]
     result["open_runs"] = times
     return result
-
-
-def plot_growth(growth_results: dict) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib not installed: no growth.png", file=sys.stderr)
-        return
-    rows = growth_results["rows"]
-    figure, axes = plt.subplots(figsize=(6.4, 4.2))
-    for tool, marker in (("regaudit", "o"), ("floor", "s")):
-        axes.plot(LAYER_COUNTS, [rows[f"{tool} {count}"]["cpu"] * 1e3 for count in LAYER_COUNTS], marker=marker,
-                  label=f"{tool} (CPU time)")
-    axes.set_xscale("log")
-    axes.set_yscale("log")
-    axes.set_xlabel("layers in the model")
-    axes.set_ylabel("ms per run (median, whole process)")
-    axes.set_title("Cost against model size (bench/make_models.py layers/N.keras)")
-    axes.grid(True, which="both", alpha=0.3)
-    axes.legend()
-    figure.tight_layout()
-    figure.savefig(BENCH / "growth.png", dpi=100)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 """The engine's promises when something goes wrong inside regaudit itself: the bug is reported for
 the one artifact it hit (RA909), the other artifacts are still audited, and the run exits 3."""
 
+import gc
 import os
+import shutil
 
 import pytest
 
 from conftest import MODELS
-from regaudit import checks
+from regaudit import checks, engine
 from regaudit.config import Settings
 from regaudit.engine import audit
 from regaudit.outcomes import ExitCode, Status
@@ -57,3 +59,69 @@ def test_a_worker_that_dies_is_reported_for_its_file(monkeypatch):
     assert "stopped unexpectedly" in crashed.error.message
     # The files the dead worker's pool still held are audited, each in a process of its own.
     assert [(artifact.status, artifact.error) for artifact in others] == [(Status.OK, None), (Status.OK, None)]
+
+
+def test_a_worker_that_dies_mid_chunk_costs_only_its_own_file(monkeypatch, tmp_path):
+    # Files go to workers in chunks: the crash must still be pinned to the one file that caused it,
+    # whatever chunk it was in and however many files were in that chunk before and after it.
+    monkeypatch.setattr(engine, "CHUNKS_PER_WORKER", 1)  # 12 files, 2 workers: chunks of 6
+    paths = []
+    for index in range(12):
+        source = BROKEN_BY if index == 4 else GOOD
+        paths.append(str(tmp_path / f"m{index:02d}.keras"))
+        shutil.copyfile(source, paths[-1])
+
+    def dies_on_nested_models(tree, context):
+        if any("/" in layer.path for layer in tree.layers()):
+            os._exit(1)
+        return iter(())
+
+    monkeypatch.setitem(checks.CHECKS, "RA001", dies_on_nested_models)
+    result = audit(paths, Settings(), jobs=2)
+    assert [artifact.path for artifact in result.artifacts] == paths
+    statuses = [(artifact.status, artifact.error.code if artifact.error else None) for artifact in result.artifacts]
+    assert statuses == [(Status.OK, None)] * 4 + [(Status.ERROR, "RA909")] + [(Status.OK, None)] * 7
+
+
+def test_jobs_0_examines_a_few_files_in_this_process(monkeypatch):
+    # Starting workers costs more than a few files take: --jobs 0 must never be slower than serial.
+    import concurrent.futures
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a process pool was started for a handful of files")
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
+    result = audit([GOOD, BROKEN_BY], Settings(), jobs=0)
+    assert [artifact.status for artifact in result.artifacts] == [Status.OK, Status.OK]
+
+
+def test_kept_results_are_released_to_the_collector_after_the_run(tmp_path):
+    # Results are frozen out of the collector's way during a run, in batches; afterwards they must
+    # be ordinary objects again, or a library caller's dropped results would never be collected.
+    paths = []
+    for index in range(engine._KeptOutOfGc.BATCH + 3):
+        paths.append(str(tmp_path / f"m{index:03d}.keras"))
+        shutil.copyfile(GOOD, paths[-1])
+    assert gc.get_freeze_count() == 0
+    result = audit(paths, Settings())
+    assert len(result.artifacts) == len(paths)
+    # Nothing is left in the permanent generation, which the collector never looks at.
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_callers_own_frozen_objects_stay_frozen():
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        audit([GOOD], Settings())
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
+def test_trees_in_results_keep_what_reporters_read_and_drop_the_raw_config():
+    (artifact,) = audit([str(MODELS / "k3_nested.keras")], Settings()).artifacts
+    layers = list(artifact.tree.layers())
+    assert all(layer.config == {} for layer in [artifact.tree.root, *layers])
+    assert all(layer.name and layer.class_name for layer in layers)
+    assert any(layer.regularizers for layer in layers) and any(layer.weights for layer in layers)

@@ -13,6 +13,7 @@ import hashlib
 import re
 import textwrap
 from collections import Counter
+from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
@@ -49,17 +50,7 @@ class ClassCoverage(NamedTuple):
 
 
 def render(result: AuditResult, context: Any, stream: TextIO) -> None:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        finalize=_shown,
-    )
-    environment.filters.update(prose=_prose, factors=_factors, label=regularizer_label, csp_hash=_csp_hash)
-    page = environment.get_template("report.html.j2").render(
+    page = _template().render(
         result=result,
         # The text report's wording, on one line: a page is wider than a terminal.
         summary="; ".join(summary_parts(result)),
@@ -70,6 +61,22 @@ def render(result: AuditResult, context: Any, stream: TextIO) -> None:
         version=__version__,
     )
     stream.write(page)
+
+
+@lru_cache(maxsize=None)
+def _template() -> jinja2.Template:
+    """The page template, compiled once per process however many reports are rendered."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        finalize=_shown,
+    )
+    environment.filters.update(prose=_prose, factors=_factors, label=regularizer_label, csp_hash=_csp_hash)
+    return environment.get_template("report.html.j2")
 
 
 def _artifact(artifact: ArtifactResult, root: Path) -> dict[str, Any]:
