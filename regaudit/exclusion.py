@@ -21,9 +21,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-import pathspec
-
 if TYPE_CHECKING:
+    import pathspec
+
     from regaudit.config import Settings
 
 GITIGNORE = ".gitignore"
@@ -40,11 +40,14 @@ class PathFilter:
 
     def __init__(self, patterns: Iterable[str], root: Path, respect_gitignore: bool = True) -> None:
         self._root = Path(os.path.abspath(root))
-        self._spec = pathspec.GitIgnoreSpec.from_lines(list(patterns))
+        self._patterns = list(patterns)
+        self._spec: pathspec.GitIgnoreSpec | None = None  # built when first needed: see _spec
         self._respect_gitignore = respect_gitignore
 
     def excluded(self, path: Path, is_dir: bool) -> bool:
         absolute = Path(os.path.abspath(path))
+        if self._spec is None:
+            self._spec = _spec(self._patterns)
         if self._matches(self._spec, self._root, absolute, is_dir):
             return True
         return self._respect_gitignore and self._ignored_by_git(absolute, is_dir)
@@ -89,4 +92,12 @@ def _gitignore(directory: Path) -> pathspec.GitIgnoreSpec:
         lines = (directory / GITIGNORE).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         lines = []
+    return _spec(lines)
+
+
+def _spec(lines: list[str]) -> pathspec.GitIgnoreSpec:
+    # Imported on first use: pathspec costs ~12 ms to import, more than auditing a model, and a
+    # run that walks no directory (files named by a pre-commit hook) never needs it.
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines(lines)
