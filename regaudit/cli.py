@@ -502,10 +502,12 @@ Exit codes:
 @click.option("--max-weakening", type=click.FloatRange(min=1.0), metavar="RATIO",
               help="With --fail-on-removed, also fail when a factor is divided by more than RATIO "
                    "(10: 1e-3 -> 5e-5 fails, 1e-3 -> 1e-4 passes). Implies --fail-on-removed.")
+@click.option("--weights", is_flag=True, default=None,
+              help="Also read both sides' stored weights and show each regularized slot's penalty change.")
 @_config_options
 def diff(paths: tuple[str, ...], revision: str | None, formats: tuple[str, ...], outputs: tuple[str, ...],
-         fail_on: str | None, fail_on_removed: bool, max_weakening: float | None, config_file: Path | None,
-         isolated: bool) -> None:
+         fail_on: str | None, fail_on_removed: bool, max_weakening: float | None, weights: bool | None,
+         config_file: Path | None, isolated: bool) -> None:
     """Show what changed in the regularization between OLD and NEW (two model files or directories),
     or, with --git REV, between each PATH at REV and in the working tree."""
     import tempfile
@@ -518,7 +520,7 @@ def diff(paths: tuple[str, ...], revision: str | None, formats: tuple[str, ...],
         raise click.UsageError(f"diff reports come in {', '.join(DIFF_FORMATS)}, not {', '.join(unsupported)}")
     if revision is None and len(paths) != 2:
         raise click.UsageError("give OLD and NEW, or --git REV and the paths to compare")
-    settings, _ = _settings({"fail-on": fail_on}, config_file, isolated)
+    settings, _ = _settings({"fail-on": fail_on, "weights": weights}, config_file, isolated)
     settings = _without_baseline(settings)  # a diff compares findings itself; the baseline would hide them
     gate = Gate(settings.fail_on, fail_on_removed or max_weakening is not None, max_weakening)
     with tempfile.TemporaryDirectory(prefix="regaudit-diff-") as folder:

@@ -22,8 +22,9 @@ tf.keras saves float32 values (0.009999999776482582 for 0.01).
 Findings have the identity the baseline gives them (regaudit.suppression: artifact, layer path,
 rule, counted), with an old layer's path translated to its match's path.
 
-Weight evidence (`--weights`, the penalty each slot adds) is not compared yet: `SlotChange` is where
-a penalty change would go once regaudit/evidence reads weights.
+With `--weights` (regaudit.evidence), each slot change carries the penalty Keras adds for it at
+the stored weights on both sides, and slots whose regularizer did not change are listed too when
+their penalty did (a retrain moves the weights under an unchanged L2).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from regaudit.tree import Layer, ModelTree, Regularizer
 
 if TYPE_CHECKING:
     from regaudit.config import Settings
+    from regaudit.evidence import Evidence
 
 # Keras's L1/L2 family: one penalty, l1 * sum(|x|) + l2 * sum(x**2), under several class names.
 L1L2_FAMILY = frozenset({"L1", "L2", "L1L2"}) | KERAS1_L1L2_REGULARIZERS
@@ -63,6 +65,7 @@ class Change(str, Enum):
     REMOVED = "removed"
     CHANGED = "changed"  # the penalty differs: factors, class, options or origin
     RESPELLED = "respelled"  # the same penalty written differently (argument or class name)
+    UNCHANGED = "unchanged"  # the same regularizer; listed with --weights when its penalty moved
 
 
 class SlotChange(NamedTuple):
@@ -70,7 +73,9 @@ class SlotChange(NamedTuple):
 
     `ratios` holds new/old for every penalty factor whose value changed between two regularizers
     whose factors mean the same thing (0.0 for a factor set to zero, inf for one raised from zero).
-    `fields` names what differs: class, factors, options, origin, argument.
+    `fields` names what differs: class, factors, options, origin, argument. `penalty` is (old, new):
+    the penalty Keras adds for the slot at each side's stored weights (None for a side without the
+    slot or where it could not be computed); None without --weights.
     """
 
     slot: str
@@ -79,6 +84,7 @@ class SlotChange(NamedTuple):
     new: Regularizer | None
     ratios: dict[str, float]
     fields: tuple[str, ...]
+    penalty: tuple[float | None, float | None] | None = None
 
     @property
     def weakening(self) -> float:
@@ -326,7 +332,8 @@ def compare_artifacts(key: str, old: ArtifactResult | None, new: ArtifactResult 
         return diff
     matches = match_layers(old_tree, new_tree)
     diff.matched = Counter(matched_by for _, _, matched_by in matches if matched_by is not None)
-    diff.layers = [change for change in (_layer_change(*match) for match in matches) if change is not None]
+    penalties = _Penalties(old.evidence, new.evidence) if old.evidence is not None or new.evidence is not None else None
+    diff.layers = [change for change in (_layer_change(*match, penalties) for match in matches) if change is not None]
     translate = {o.path: n.path for o, n, _ in matches if o is not None and n is not None}
     diff.introduced, diff.resolved = _finding_changes(
         old.findings if old is not None else [], new.findings if new is not None else [], translate
@@ -426,7 +433,9 @@ def _in_order(old_layers: list[Layer], new_layers: list[Layer], pairs, taken) ->
 # --- comparing layers and slots --------------------------------------------------------------------
 
 
-def _layer_change(old: Layer | None, new: Layer | None, matched_by: Matching | None) -> LayerChange | None:
+def _layer_change(
+    old: Layer | None, new: Layer | None, matched_by: Matching | None, penalties: "_Penalties | None" = None
+) -> LayerChange | None:
     """The change to one layer, or None when there is nothing to report about it."""
     if old is None or new is None:
         layer = old if old is not None else new
@@ -435,6 +444,8 @@ def _layer_change(old: Layer | None, new: Layer | None, matched_by: Matching | N
             return None
         return LayerChange(old, new, None, ())
     slots = tuple(compare_slots(old.regularizers, new.regularizers))
+    if penalties is not None:
+        slots = penalties.weigh(old, new, slots)
     if not slots and old.path == new.path and old.class_name == new.class_name:
         return None
     return LayerChange(old, new, matched_by, slots)
@@ -448,6 +459,34 @@ def compare_slots(old: Iterable[Regularizer], new: Iterable[Regularizer]) -> Ite
         change = compare_regularizers(before.get(slot), after.get(slot))
         if change is not None:
             yield change
+
+
+class _Penalties:
+    """Each side's weight evidence (`--weights`): the penalty of every regularized slot."""
+
+    def __init__(self, old: "Evidence | None", new: "Evidence | None") -> None:
+        self.old, self.new = old, new
+
+    def weigh(self, old: Layer, new: Layer, changes: tuple[SlotChange, ...]) -> tuple[SlotChange, ...]:
+        """The changes with their penalties, plus the unchanged slots whose penalty moved."""
+        weighed = [change._replace(penalty=self.pair(old, new, change.slot)) for change in changes]
+        changed = {change.slot for change in changes}
+        before = {regularizer.slot: regularizer for regularizer in old.regularizers}
+        for regularizer in new.regularizers:
+            if regularizer.slot in before and regularizer.slot not in changed:
+                penalty = self.pair(old, new, regularizer.slot)
+                if penalty[0] != penalty[1] and not (None not in penalty and _close(*penalty)):
+                    weighed.append(SlotChange(regularizer.slot, Change.UNCHANGED, before[regularizer.slot],
+                                              regularizer, {}, (), penalty))
+        return tuple(weighed)
+
+    def pair(self, old: Layer, new: Layer, slot: str) -> tuple[float | None, float | None]:
+        return _penalty(self.old, old.path, slot), _penalty(self.new, new.path, slot)
+
+
+def _penalty(evidence: "Evidence | None", path: str, slot: str) -> float | None:
+    found = evidence.slots.get((path, slot)) if evidence is not None else None
+    return found.penalty if found is not None else None
 
 
 def compare_regularizers(old: Regularizer | None, new: Regularizer | None) -> SlotChange | None:

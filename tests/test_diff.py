@@ -189,7 +189,8 @@ for name, library, paths in json.loads(sys.argv[2]):
             warnings.simplefilter("ignore")
             model = library.models.load_model(path, custom_objects=custom, compile=False)
         views[name].append([
-            [layer.name, slot, {type(r).__name__: r.get_config()}]
+            [layer.name, slot, {type(r).__name__: r.get_config()},
+             float(r(getattr(layer, slot))) if slot != "activity" else None]  # the penalty Keras adds
             for layer in model.layers
             for slot in ("kernel", "bias", "activity")
             for r in [getattr(layer, slot + "_regularizer", None)] if r is not None
@@ -198,26 +199,61 @@ print(json.dumps(views))
 """
 
 
-@pytest.mark.keras
-def test_pairs_agree_with_keras_itself():
-    """Both sides of each Keras-built pair, loaded by the library that saved them: the (layer, slot)s
-    whose regularizer config differs are exactly the ones the diff reports (the Keras 1 pair aside:
-    Keras 1 cannot be installed to load it)."""
+@pytest.fixture(scope="module")
+def keras_views() -> dict:
+    """{pair: [old view, new view]}, each view [[layer, slot, {class: config}, penalty], ...]."""
     if not os.environ.get("CI") and not all(importlib.util.find_spec(name) for name in ("keras", "tf_keras")):
         pytest.skip("keras and tf_keras are not installed (the test extra)")  # found, never imported here
     libraries = {"retrain": "keras", "renamed": "keras", "inserted": "keras", "swapped": "keras",
                  "h5_to_keras": "keras", "removed": "tf_keras"}
     request = [[name, library, [str(ROOT / path) for path in pair(name)]] for name, library in libraries.items()]
     completed = subprocess.run([sys.executable, "-c", KERAS_VIEW, str(PAIRS), json.dumps(request)],
-                               capture_output=True, text=True, timeout=300)
+                               capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert completed.returncode == 0, completed.stderr[-2000:]
-    for name, (old_view, new_view) in json.loads(completed.stdout).items():
+    return json.loads(completed.stdout)
+
+
+@pytest.mark.keras
+def test_pairs_agree_with_keras_itself(keras_views):
+    """Both sides of each Keras-built pair, loaded by the library that saved them: the (layer, slot)s
+    whose regularizer config differs are exactly the ones the diff reports (the Keras 1 pair aside:
+    Keras 1 cannot be installed to load it)."""
+    for name, (old_view, new_view) in keras_views.items():
         result = diff_of(pair(name))
         renamed = {l.old.path: l.new.path for a in result.artifacts for l in a.layers if l.renamed}
-        old = {(renamed.get(layer, layer), slot): config for layer, slot, config in old_view}
-        new = {(layer, slot): config for layer, slot, config in new_view}
+        old = {(renamed.get(layer, layer), slot): config for layer, slot, config, _ in old_view}
+        new = {(layer, slot): config for layer, slot, config, _ in new_view}
         differing = {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
         assert differing == set(changes(result)), name
+
+
+@pytest.mark.keras
+def test_weights_penalty_changes_are_what_keras_computes(keras_views):
+    """With --weights, every regularized slot of the retrain pair shows the penalty Keras computes
+    on each side's stored weights, unchanged regularizers (head) included."""
+    settings = Settings(weights=True)
+    result = compare([(side(old, settings), side(new, settings)) for old, new in [pair("retrain")]])
+    shown = {(layer.path, slot.slot): slot.penalty for a in result.artifacts for layer, slot in a.slot_changes()}
+    old_view, new_view = keras_views["retrain"]
+    old = {(layer, slot): penalty for layer, slot, _, penalty in old_view}
+    new = {(layer, slot): penalty for layer, slot, _, penalty in new_view}
+    assert set(shown) == old.keys() | new.keys() == {
+        ("encoder", "kernel"), ("hidden", "kernel"), ("bottleneck", "kernel"), ("head", "kernel"),
+    }
+    for key, (before, after) in shown.items():
+        assert before == pytest.approx(old.get(key), rel=1e-5) if key in old else before is None
+        assert after == pytest.approx(new.get(key), rel=1e-5) if key in new else after is None
+    document = json.loads(rendered("json", result))
+    validate(document)
+    head = next(r for l in document["artifacts"][0]["layers"] for r in l["regularizers"] if l["new_path"] == "head")
+    assert head["change"] == "unchanged" and head["penalty"]["new"] == pytest.approx(new[("head", "kernel")], rel=1e-5)
+    assert "unchanged     head kernel: L2(l2=0.0001); penalty 0.00014 -> 0.000167" in rendered("text", result)
+
+
+def test_without_weights_no_penalty_and_no_unchanged_slots():
+    result = diff_of(pair("retrain"))
+    assert all(slot.penalty is None and slot.change is not Change.UNCHANGED
+               for a in result.artifacts for _, slot in a.slot_changes())
 
 
 # --- matching and comparing, on small configs --------------------------------------------------------

@@ -14,6 +14,7 @@ from regaudit.reporters._summary import plural
 # Verdicts in the order a reviewer needs them: what takes regularization away comes first.
 VERDICTS = (
     "removed", "weakened", "changed", "strengthened", "added", "layer removed", "layer added", "renamed", "respelled",
+    "unchanged",  # with --weights only: the same regularizer, whose penalty moved
 )
 
 
@@ -74,6 +75,19 @@ def ratio_text(slot: SlotChange) -> str:
     return ", ".join(parts)
 
 
+def penalty_text(slot: SlotChange) -> str:
+    """`penalty 0.00167 -> 0.165` at the stored weights: 0 on a side without the regularizer, `?`
+    where it could not be computed."""
+    assert slot.penalty is not None
+
+    def spelled(value: float | None, regularizer) -> str:
+        if regularizer is None:
+            return "0"
+        return factor(value) if value is not None else "?"
+
+    return f"penalty {spelled(slot.penalty[0], slot.old)} -> {spelled(slot.penalty[1], slot.new)}"
+
+
 def label(regularizer) -> str:
     return regularizer_label(regularizer) if regularizer is not None else "none"
 
@@ -92,11 +106,14 @@ def describe(row: Row) -> str:
     if slot is None:
         how = f", matched by {layer.matched_by.value}" if layer.matched_by is not None else ""
         return f"({layer.class_name}{how})"
-    text = f"{slot.slot}: {label(slot.old)} -> {label(slot.new)}"
+    text = f"{slot.slot}: {label(slot.new)}" if slot.change is Change.UNCHANGED else (
+        f"{slot.slot}: {label(slot.old)} -> {label(slot.new)}")
     if slot.ratios:
         text += f" ({ratio_text(slot)})"
     if slot.change is Change.RESPELLED:
         text += ", the same penalty"
+    if slot.penalty is not None:
+        text += f"; {penalty_text(slot)}"
     if layer.lost_all_regularization and row.verdict == "removed":
         text += f"; {layer.class_name} {layer.path} has no weight regularizer left"
     return text

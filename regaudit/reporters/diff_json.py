@@ -88,6 +88,7 @@ def _slot(slot: SlotChange, fails_gate: bool) -> dict[str, Any]:
         "old": _regularizer(slot.old) if slot.old is not None else None,
         "new": _regularizer(slot.new) if slot.new is not None else None,
         "ratios": {name: _number(ratio) for name, ratio in slot.ratios.items()},
+        "penalty": {"old": slot.penalty[0], "new": slot.penalty[1]} if slot.penalty is not None else None,
         "fails_gate": fails_gate,
     }
 

@@ -14,7 +14,9 @@ from typing import Any, TextIO
 
 from regaudit.diff import ArtifactDiff, DiffResult
 from regaudit.outcomes import Finding
-from regaudit.reporters._diff import Row, label, layer_place, matching, outcome, ratio_text, rows, sides, summary
+from regaudit.reporters._diff import (
+    Row, label, layer_place, matching, outcome, penalty_text, ratio_text, rows, sides, summary,
+)
 from regaudit.reporters._paths import locate
 from regaudit.reporters._escape import markdown_code as _code
 from regaudit.reporters._escape import markdown_text as _prose
@@ -85,7 +87,8 @@ def _change_row(row: Row, context: Any) -> str:
         lost = "; no weight regularizer left" if row.layer.lost_all_regularization and row.verdict == "removed" else ""
         old = _code(label(slot.old)) if slot.old is not None else "none"
         new = _code(label(slot.new)) if slot.new is not None else "none"
-        cells = [_prose(slot.slot), f"{verdict}{ratio}{lost}", old, new]
+        penalty = f"; {_prose(penalty_text(slot))}" if slot.penalty is not None else ""
+        cells = [_prose(slot.slot), f"{verdict}{ratio}{lost}{penalty}", old, new]
     return _table_row([_place(row.artifact, context), _code(layer_place(row.layer)), *cells])
 
 
