@@ -561,3 +561,14 @@ def test_readme_example_is_the_real_output():
     block = re.search(r"```console\n\$ regaudit diff (.*?)\n(.*?)\$ echo \$\?\n(\d+)\n```", readme, flags=re.S)
     completed = run_cli("diff", *shlex.split(block.group(1)), cwd=PAIRS / "retrain")
     assert (completed.stdout, completed.returncode) == (block.group(2), int(block.group(3)))
+
+
+def test_readme_weights_example_is_the_start_of_the_real_output():
+    import re
+    import textwrap
+
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"\n  ```console\n  \$ regaudit diff --weights old.keras new.keras\n(.*?)\n  \.\.\.\n", readme, flags=re.S)
+    shown = textwrap.dedent(block.group(1))
+    completed = run_cli("diff", "--weights", "old.keras", "new.keras", cwd=PAIRS / "retrain")
+    assert completed.stdout.startswith(shown + "\n")
