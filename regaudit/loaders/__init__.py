@@ -58,9 +58,9 @@ def discover(
         if given == STDIN:
             yield Candidate(path, STDIN, explicit=True)
             continue
-        if force_exclude and exclude is not None and exclude(path, path.is_dir()):
+        if force_exclude and exclude is not None and exclude(path, _is_dir(path)):
             continue
-        if path.is_dir() and not _is_artifact_directory(path):
+        if _is_dir(path) and not _inspect(_is_artifact_directory, path, default=True):
             found = _walk(path, given, exclude)
         else:
             found = iter([Candidate(path, given, explicit=not ignore_unknown)])
@@ -88,7 +88,12 @@ def load(candidate: Candidate) -> ModelTree:
     except OSError as error:
         raise UnreadableInput(error.strerror or str(error)) from None
     if stat.S_ISDIR(mode):
-        tree = _load_directory(path)
+        try:
+            with os.scandir(path):  # listable at all? (mode 000, or 0300)
+                pass
+            tree = _load_directory(path)
+        except OSError as error:
+            raise UnreadableInput(error.strerror or str(error)) from None
         return _on_tree(tree, "savedmodel" if tree.format == "savedmodel" else "directory", "")
     if not stat.S_ISREG(mode):
         raise UnreadableInput("not a regular file (a device, socket or pipe)")
@@ -106,7 +111,7 @@ def load(candidate: Candidate) -> ModelTree:
 
 def should_report(candidate: Candidate, problem: ArtifactProblem) -> bool:
     """Whether a problem found in a directory walk is worth listing, or the file is just not a model."""
-    if candidate.explicit or isinstance(problem, NoArchitecture) or candidate.path.is_dir():
+    if candidate.explicit or isinstance(problem, NoArchitecture) or _is_dir(candidate.path):
         return True  # a directory is only found in a walk when it holds a SavedModel or a .keras
     if not candidate.has_model_extension:
         return False
@@ -193,13 +198,17 @@ def _is_saved_model(path: Path) -> bool:
 
 
 def _walk(root: Path, display_root: str, exclude: Exclude | None = None) -> Iterator[Candidate]:
-    for directory, subdirectories, files in os.walk(root):
+    # A directory the walk cannot look into (mode 000) is listed as a candidate of its own, which
+    # then reads as RA905; the rest of the walk goes on.
+    unlisted: list[OSError] = []
+    for directory, subdirectories, files in os.walk(root, onerror=unlisted.append):
+        yield from _unreadable(unlisted, root, display_root)
         here = Path(directory)
         subdirectories.sort()
         if exclude is not None:
             subdirectories[:] = [name for name in subdirectories if not exclude(here / name, True)]
             files = [name for name in files if not exclude(here / name, False)]
-        artifacts = [name for name in subdirectories if _is_artifact_directory(here / name)]
+        artifacts = [name for name in subdirectories if _inspect(_is_artifact_directory, here / name, default=True)]
         for name in artifacts:
             yield _found(here / name, root, display_root)
         # Artifact directories are audited whole; hidden folders, caches and virtualenvs are not models.
@@ -212,11 +221,31 @@ def _walk(root: Path, display_root: str, exclude: Exclude | None = None) -> Iter
             file = here / name
             if not name.startswith(".") and _worth_reading(file):
                 yield _found(file, root, display_root)
+    yield from _unreadable(unlisted, root, display_root)
+
+
+def _unreadable(unlisted: list[OSError], root: Path, display_root: str) -> Iterator[Candidate]:
+    while unlisted:
+        error = unlisted.pop(0)
+        if error.filename is not None:
+            yield _found(Path(os.fsdecode(error.filename)), root, display_root)._replace(explicit=True)
+
+
+def _is_dir(path: Path) -> bool:
+    return _inspect(Path.is_dir, path, default=False)
+
+
+def _inspect(question: Callable[[Path], bool], path: Path, *, default: bool) -> bool:
+    """A yes/no question about a path that may not be readable; the answer that leads to RA905."""
+    try:
+        return question(path)
+    except OSError:
+        return default
 
 
 def _skipped_directory(path: Path) -> bool:
     # Caches and package folders (__pycache__, node_modules) are in the default `exclude` list.
-    return path.name.startswith(".") or (path / "pyvenv.cfg").is_file()
+    return path.name.startswith(".") or _inspect(Path.is_file, path / "pyvenv.cfg", default=False)
 
 
 def _worth_reading(path: Path) -> bool:
