@@ -208,3 +208,24 @@ def test_the_slot_table_is_what_keras_does():
     completed = subprocess.run([sys.executable, "-W", "ignore", str(script), "--check"], capture_output=True,
                                text=True, timeout=600)
     assert completed.returncode == 0, completed.stdout + completed.stderr[-2000:]
+
+
+def test_readme_weights_example_is_real_output(tmp_path):
+    """The README's --weights example: the Keras docs' Dense(5), L1(0.01), all-ones kernel, saved
+    by Keras; its kernel term is 0.25, by Keras and by regaudit."""
+    from conftest import ROOT, run_cli
+
+    keras = require("keras")
+    model = keras.Sequential([
+        keras.Input((5,)),
+        keras.layers.Dense(5, kernel_initializer="ones", kernel_regularizer=keras.regularizers.L1(0.01),
+                           activity_regularizer=keras.regularizers.L2(0.01), name="dense"),
+    ], name="seed")
+    model.save(tmp_path / "seed.keras")
+    assert float(model.layers[0].kernel_regularizer(model.layers[0].kernel)) == pytest.approx(0.25)
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- weights-example:start", 1)[1].split("```console\n", 1)[1].split("```", 1)[0]
+    command, _, shown = block.partition("\n")
+    assert command == "$ regaudit check --weights seed.keras"
+    output = run_cli("check", "--weights", "seed.keras", cwd=tmp_path, env={"COLUMNS": "100"}).stdout
+    assert output.replace("Keras " + keras.__version__, "Keras 3.15.1") == shown

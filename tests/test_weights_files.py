@@ -105,6 +105,26 @@ def test_json_text_and_sarif_carry_the_evidence(tmp_path):
     assert "PENALTY" not in run_cli("check", str(path)).stdout
 
 
+def test_html_shows_each_slot_penalty_and_each_layer_share(tmp_path):
+    page = run_cli("check", "--weights", "--format", "html", str(seed_example(tmp_path))).stdout
+    section = page.split('<section class="weight-penalty">', 1)[1].split("</section>", 1)[0]
+    assert "Each layer&#39;s share of the total weight penalty" in section or "Each layer's share" in section
+    assert 'aria-label="100.0% of the total"' in section and ">0.25<" in section
+    assert '<section class="weight-penalty">' not in run_cli("check", "--format", "html", str(seed_example(tmp_path))).stdout
+
+
+def test_sarif_cites_the_evidence_of_weight_findings(tmp_path):
+    weights = tmp_path / "model.weights.h5"
+    write_weights(weights, {"kernel": numpy.array([[numpy.nan, 1.0], [0.5, 0.5]], "float32"),
+                            "bias": numpy.zeros(2, "float32")})
+    path = keras_file(tmp_path, weights, config=dense_config(2))
+    log = json.loads(run_cli("check", "--weights", "--format", "sarif", str(path)).stdout)
+    cited = [r for r in log["runs"][0]["results"] if r["ruleId"] == "RA601"]
+    assert len(cited) == 1
+    [kernel, bias] = cited[0]["properties"]["evidence"]["weights"]
+    assert (kernel["name"], kernel["nonfinite"], kernel["sum_abs"]) == ("kernel", 1, "nan")
+
+
 def test_a_run_without_weights_never_imports_numpy(tmp_path):
     path = seed_example(tmp_path)
     code = ("import sys; from regaudit.engine import audit; audit([sys.argv[1]]); "

@@ -27,6 +27,7 @@ from regaudit import __version__
 from regaudit.describe import factor, regularizer_label
 from regaudit.outcomes import ArtifactResult, AuditResult, Severity, Status
 from regaudit.reporters._escape import visible
+from regaudit.reporters._evidence import evidence_view
 from regaudit.reporters._paths import locate
 from regaudit.reporters._summary import STATUS_WORDS, slot_rank, summary_parts
 from regaudit.tree import Layer, ModelTree, Regularizer
@@ -90,6 +91,8 @@ def _artifact(artifact: ArtifactResult, root: Path) -> dict[str, Any]:
         "classes": _class_coverage(tree) if tree is not None else [],
         "origins": sorted({r.origin.value for _, r in tree.regularized()}) if tree is not None else [],
         "counts": artifact.severity_counts(),
+        # With --weights: the penalty chart and table, rendered by templates/_weight_penalty.html.j2.
+        "evidence": evidence_view(tree, artifact.evidence) if tree is not None and artifact.evidence else None,
     }
 
 

@@ -30,6 +30,7 @@ from typing import Any, TextIO
 from regaudit import __version__
 from regaudit.catalog import RuleDoc
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
+from regaudit.reporters._evidence import cited_evidence
 from regaudit.reporters._paths import Located, artifact_file, placed_message
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -124,7 +125,11 @@ def _results(result: AuditResult, context: Any, rule_index: dict[str, int]) -> l
         for finding in artifact.findings:
             identity = _identity(located, finding)
             seen[identity] += 1  # the same finding twice in one file stays two alerts
-            results.append(_result(finding, located, rule_index[finding.rule], identity, seen[identity]))
+            entry = _result(finding, located, rule_index[finding.rule], identity, seen[identity])
+            cited = cited_evidence(artifact.tree, artifact.evidence, finding)
+            if cited is not None:  # --weights: the numbers an RA6xx finding rests on
+                entry["properties"] = {"evidence": cited}
+            results.append(entry)
     return results
 
 

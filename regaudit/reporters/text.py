@@ -23,6 +23,7 @@ from regaudit.describe import regularizer_label
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
 from regaudit.reporters import DEFAULT_WIDTH
 from regaudit.reporters._escape import log_text
+from regaudit.reporters._evidence import penalty_cell
 from regaudit.reporters._paths import place
 from regaudit.reporters._summary import (
     NOTHING_AUDITED,
@@ -36,7 +37,7 @@ from regaudit.reporters._summary import (
 from regaudit.tree import ModelTree
 
 if TYPE_CHECKING:
-    from regaudit.evidence import Evidence, SlotEvidence
+    from regaudit.evidence import Evidence
 
 INDENT = "  "
 WIDTH = DEFAULT_WIDTH  # off a terminal; the command line passes the terminal's width in the context
@@ -112,7 +113,7 @@ class _Report:
         rows = [
             tuple(map(log_text, (layer.path, layer.class_name, regularizer.slot, regularizer_label(regularizer),
                                  regularizer.origin.value)))
-            + ((_penalty_cell(evidence.slots.get((layer.path, regularizer.slot))),) if evidence is not None else ())
+            + ((penalty_cell(evidence.slots.get((layer.path, regularizer.slot))),) if evidence is not None else ())
             for layer in tree.layers()
             for regularizer in sorted(layer.regularizers, key=slot_rank)
         ]
@@ -153,13 +154,6 @@ class _Report:
 
     def wrapped(self, text: str, indent: str) -> list[str]:
         return _wrapped(text, indent, self.width)
-
-
-def _penalty_cell(slot: SlotEvidence | None) -> str:
-    """The penalty Keras adds (4 significant digits), marked "frozen" where Keras leaves it out, or "n/a"."""
-    if slot is None or slot.penalty is None:
-        return "n/a"
-    return f"{slot.penalty:.4g}" + ("" if slot.counted else " frozen")
 
 
 def _penalty_summary(evidence: Evidence) -> str:
