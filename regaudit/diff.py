@@ -286,9 +286,9 @@ def side(path: str | None, settings: "Settings", *, shown_as: str | None = None)
     if path is None:
         return Side(AuditResult(), shown_as or "")
     result = audit([path], settings)
-    if shown_as is not None:
-        for artifact in result.artifacts:
-            artifact.path = os.path.normpath(shown_as + os.sep + artifact.path[len(path):])
+    if shown_as is not None and shown_as != path:
+        for artifact in result.artifacts:  # as the engine names files found in a walk: root joined with the rest
+            artifact.path = os.path.normpath(os.path.join(shown_as, os.path.relpath(artifact.path, path)))
     return Side(result, shown_as if shown_as is not None else path)
 
 

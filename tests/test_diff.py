@@ -496,6 +496,19 @@ def test_git_mode_reads_old_from_the_object_store(repo):
     assert renamed["matching"] == {"path": 3, "position": 1}
 
 
+def test_git_mode_from_the_top_and_from_a_subfolder(repo):
+    def statuses(*args: str, cwd: Path) -> dict:
+        completed = run_cli("diff", "--git", "HEAD", "--format", "json", *args, cwd=cwd)
+        return {(a["new"] or a["old"])["path"]: a["status"] for a in json.loads(completed.stdout)["artifacts"]}
+
+    expected = {"models/-rf.keras": "changed", "models/m.keras": "changed", "models/gone.h5": "removed"}
+    assert statuses(".", cwd=repo) == expected
+    assert statuses("..", cwd=repo / "models") == {f"../{path}": status for path, status in expected.items()}
+    assert statuses(".", "../models/m.keras", cwd=repo / "models") == {
+        "-rf.keras": "changed", "m.keras": "changed", "gone.h5": "removed", "../models/m.keras": "changed",
+    }
+
+
 def test_git_mode_single_file_and_a_file_named_like_an_option(repo):
     completed = run_cli("diff", "--git", "HEAD", "--", "models/-rf.keras", cwd=repo)
     assert completed.returncode == 0 and "fc1 -> encoder" in completed.stdout
