@@ -29,6 +29,24 @@ _KERAS1_INIT_SLOTS = {
     "PReLU": {"alpha"},
     "SeparableConvolution2D": {"depthwise", "pointwise", "bias"},
 }
+# Weights that built-in layers create whatever their config says: Keras fills a missing
+# `*_initializer` key with the constructor's default, so a config without it still builds the
+# weight (keras/src/layers/core/dense.py, convolutional/base_conv.py, core/embedding.py,
+# rnn/{simple_rnn,lstm,gru}.py build(), Keras 3.15.1). Without this, deleting the initializer keys
+# hid a layer from RA001/RA002 coverage and from [[require]] policies (RA501).
+_BUILTIN_SLOTS = {
+    **dict.fromkeys(
+        ("Dense", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose"),
+        frozenset({"kernel", "bias"}),
+    ),
+    **dict.fromkeys(("DepthwiseConv1D", "DepthwiseConv2D"), frozenset({"depthwise", "bias"})),
+    **dict.fromkeys(("SeparableConv1D", "SeparableConv2D"), frozenset({"depthwise", "pointwise", "bias"})),
+    **dict.fromkeys(
+        ("SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell"),
+        frozenset({"kernel", "recurrent", "bias"}),
+    ),
+    "Embedding": frozenset({"embeddings"}),
+}
 # Keras 1 normalization layers wrote no initializer keys at all.
 _NORMALIZATION_CLASSES = frozenset({"BatchNormalization", "LayerNormalization", "GroupNormalization"})
 # Keys that differ between two serializations of one shared layer: each model that uses it writes
@@ -303,6 +321,7 @@ def _weight_slots(class_name: str, config: Mapping[str, Any]) -> tuple[frozenset
         for key in config
         if key.endswith("_initializer") and key[: -len("_initializer")] in _INITIALIZED_SLOTS
     }
+    declared |= _BUILTIN_SLOTS.get(class_name, frozenset())
     if "init" in config:  # Keras 1
         declared |= _KERAS1_INIT_SLOTS.get(class_name, {"kernel", "bias"})
     if "inner_init" in config:  # Keras 1 recurrent layers always had a bias

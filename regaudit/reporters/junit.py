@@ -23,6 +23,8 @@ as `\\xNN` (`\\uNNNN` for surrogates) by `_escape.xml_text`. The document is pur
 text becomes character references), so it is right whatever the stream's encoding. GitLab turns
 `[[ATTACHMENT|path]]` in test output into a link to a job artifact; a name in a model file must not
 be able to do that, so every `[` before another `[` is followed by a space (`[[[` is `[ [ [`).
+A CI log may show the XML as it is, so element text is first escaped as in the text report
+(`_escape.log_text`): no name can start a line there or form a GitHub Actions workflow command.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from collections import Counter
 from typing import Any, TextIO
 
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
-from regaudit.reporters._escape import xml_text as _xml_text
+from regaudit.reporters._escape import log_text, xml_text
 from regaudit.reporters._paths import artifact_file, locate, place
 
 SUITE = "regaudit"
@@ -62,9 +64,9 @@ def _artifact_cases(artifact: ArtifactResult, context: Any) -> list[ET.Element]:
     if artifact.error is not None:
         text = f"{artifact.error.code} {artifact.error.message}"
         if artifact.status is Status.SKIPPED:
-            _element(cases[0], "skipped", text, message=text)
+            _element(cases[0], "skipped", [text], message=text)
         else:
-            _element(cases[0], "error", text, message=text, type=artifact.error.code)
+            _element(cases[0], "error", [text], message=text, type=artifact.error.code)
     return cases
 
 
@@ -80,13 +82,13 @@ def _cases(classname: str, file: str | None, findings: list[Finding], gate: Seve
             names[headline] += 1
             name = headline if names[headline] == 1 else f"{headline} ({names[headline]})"
             case = _case(classname, name, file)
-            _element(case, "failure", f"{headline} ({finding.severity.value})\n{finding.message}",
+            _element(case, "failure", [f"{headline} ({finding.severity.value})", finding.message],
                      message=headline, type=finding.rule)
             cases.append(case)
         else:
             below.append(f"{_headline(finding)} ({finding.severity.value}): {finding.message}")
     if below:
-        _element(audit, "system-out", "\n".join(below))
+        _element(audit, "system-out", below)
     return cases
 
 
@@ -94,7 +96,7 @@ def _case(classname: str, name: str, file: str | None) -> ET.Element:
     attributes = {"classname": classname, "name": name}
     if file is not None:
         attributes["file"] = file
-    return ET.Element("testcase", {key: _xml_text(value) for key, value in attributes.items()})
+    return ET.Element("testcase", {key: xml_text(value) for key, value in attributes.items()})
 
 
 def _headline(finding: Finding) -> str:
@@ -103,9 +105,12 @@ def _headline(finding: Finding) -> str:
     return f"{finding.rule} {finding.name}" + (f" at {where}" if where else "")
 
 
-def _element(parent: ET.Element, tag: str, text: str, **attributes: str) -> None:
-    element = ET.SubElement(parent, tag, {key: _xml_text(value) for key, value in attributes.items()})
-    element.text = _xml_text(text)
+def _element(parent: ET.Element, tag: str, lines: list[str], **attributes: str) -> None:
+    """An element whose text is `lines`. A CI log may print the XML as it is, so each line is escaped
+    as the text report's are: no name can start a line or form a workflow command. (Attributes keep
+    names exactly: XML writes their newlines as `&#10;`.)"""
+    element = ET.SubElement(parent, tag, {key: xml_text(value) for key, value in attributes.items()})
+    element.text = "\n".join(xml_text(log_text(line)) for line in lines)
 
 
 def _counts(cases: list[ET.Element]) -> dict[str, str]:
