@@ -584,5 +584,7 @@ def main() -> None:
         sys.stderr.close()
         sys.exit(ExitCode.OK)
     except Exception as error:  # never a traceback for a user
-        click.echo(f"regaudit: internal error: {type(error).__name__}: {error}", err=True)
+        from regaudit.reporters._escape import log_text  # the error may quote a name from a file
+
+        click.echo(f"regaudit: internal error: {type(error).__name__}: {log_text(str(error))}", err=True)
         sys.exit(ExitCode.USAGE)

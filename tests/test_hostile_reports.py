@@ -246,6 +246,30 @@ def test_html_escapes_markup_and_shows_control_characters(name):
     assert "<script>" not in text.replace("<script>", "", 1)  # only the page's own script
 
 
+@pytest.mark.parametrize("format_", ["json", "sarif"])
+def test_json_and_sarif_printed_to_a_ci_log_form_no_legacy_workflow_command(tmp_path, format_):
+    """The runner executes `##[command]` anywhere in a log line; JSON keeps the name exactly."""
+    hostile_model(tmp_path / "model.json")
+    completed = run_bytes("check", "--format", format_, "model.json", cwd=tmp_path)
+    text = completed.stdout.decode("utf-8")
+    assert workflow_commands(text) == []
+    assert "##[stop-commands]legacy command anywhere in a line" in json.dumps(json.loads(text), ensure_ascii=False)
+
+
+def test_an_internal_error_that_quotes_a_name_stays_one_visible_line(monkeypatch, capsys):
+    from regaudit import cli
+
+    def failing(**kwargs):
+        raise KeyError("a\n::error::pwned\x1b[2J")
+
+    monkeypatch.setattr(cli.cli, "main", failing)
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and workflow_commands(error) == [] and not ACTING.search(error.rstrip("\n"))
+
+
 # --- options and configuration --------------------------------------------------------------------
 
 

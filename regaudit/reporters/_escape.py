@@ -18,6 +18,7 @@ through one of the functions below just before it is written:
   workflow commands.
 - :func:`markdown_text`, :func:`markdown_code` and :func:`markdown_html` for GitHub Markdown.
 - :func:`xml_text` for JUnit XML.
+- :func:`json_for_logs` for JSON documents (JSON and SARIF), which are often printed to CI logs.
 
 JSON and SARIF keep names exactly (they are data, and `json` escapes what JSON must), and SARIF URIs
 percent-encode a file name's bytes (`_paths.Located.uri`).
@@ -63,6 +64,15 @@ _MARK_ESCAPES = {"::": ":\\x3a", "##[": "#\\x23["}
 def log_text(text: str) -> str:
     """Untrusted text for a terminal or CI log: `visible`, with no workflow command in it."""
     return _COMMAND_MARKS.sub(lambda match: _MARK_ESCAPES[match.group()], visible(text))
+
+
+def json_for_logs(document: str) -> str:
+    """A JSON document, as `json.dumps` wrote it, that forms no legacy `##[command]` in a CI log.
+
+    A JSON line never starts with `::`, but a name may hold `##[`, which can only be inside a JSON
+    string there: its second `#` is written `\\u0023`, which every JSON reader reads back as `#`.
+    """
+    return document.replace("##[", "#\\u0023[")
 
 
 # --- GitHub Actions workflow commands -------------------------------------------------------------

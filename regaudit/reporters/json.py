@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from regaudit import __version__
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
+from regaudit.reporters._escape import json_for_logs
 from regaudit.tree import Layer, Regularizer
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ SCHEMA_VERSION = 1
 def render(result: AuditResult, context: Any, stream: TextIO) -> None:
     # One write of the whole text: json.dump would write every token separately, which costs
     # more than encoding them (bench/RESULTS.md).
-    stream.write(json.dumps(document(result), indent=2, allow_nan=False) + "\n")
+    stream.write(json_for_logs(json.dumps(document(result), indent=2, allow_nan=False)) + "\n")
 
 
 def document(result: AuditResult) -> dict[str, Any]:
