@@ -131,11 +131,7 @@ class _Report:
         widths = [max(len(header), *(len(row[i]) for row in rows)) for i, header in enumerate(columns)]
         budget = self.width - len(INDENT) - len(_GAP) * (len(columns) - 1)
         widths[1] = max(len(columns[1]), min(widths[1], _CLASS_WIDTH, widths[1] - (sum(widths) - budget)))
-        while sum(widths) > budget:
-            widest = max(_SHRINKABLE, key=lambda index: widths[index])
-            if widths[widest] <= _MIN_WIDTH:
-                break
-            widths[widest] -= 1
+        _shrink_widest(widths, sum(widths) - budget)
         return widths
 
     def finding(self, finding: Finding, places: list[str]) -> list[str]:
@@ -207,6 +203,29 @@ class _LinearWrapper(textwrap.TextWrapper):
             else:
                 chunks += [chunk[start : start + room] for start in range(0, len(chunk), room)]
         return chunks
+
+
+def _shrink_widest(widths: list[int], excess: int) -> None:
+    """Take `excess` columns from the wider of the two shrinkable columns, one at a time (the
+    first on a tie), never below _MIN_WIDTH: computed at once rather than one step per column, as
+    a 16 MB layer name would otherwise take 16 million steps."""
+    first, second = _SHRINKABLE
+    while excess > 0:
+        wider, other = (first, second) if widths[first] >= widths[second] else (second, first)
+        if widths[wider] <= _MIN_WIDTH:
+            return
+        if widths[wider] > widths[other]:  # down to the other's width first
+            cut = min(excess, widths[wider] - max(widths[other], _MIN_WIDTH))
+            widths[wider] -= cut
+            excess -= cut
+            continue
+        pairs = min(excess // 2, widths[first] - _MIN_WIDTH)  # equal: both, in turn
+        widths[first] -= pairs
+        widths[second] -= pairs
+        excess -= 2 * pairs
+        if excess == 1 and widths[first] > _MIN_WIDTH:
+            widths[first] -= 1
+        return
 
 
 def _grouped(findings: list[Finding]) -> list[tuple[Finding, list[str]]]:
