@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
+import posixpath
 import re
 import textwrap
-from collections import Counter
 from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
@@ -25,11 +26,11 @@ from markupsafe import Markup, escape
 
 from regaudit import __version__
 from regaudit.describe import factor, regularizer_label
-from regaudit.outcomes import ArtifactResult, AuditResult, Severity, Status
+from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
 from regaudit.reporters._escape import visible
 from regaudit.reporters._evidence import evidence_view
 from regaudit.reporters._paths import locate
-from regaudit.reporters._summary import STATUS_WORDS, slot_rank, summary_parts
+from regaudit.reporters._summary import STATUS_WORDS, plural, slot_rank, summary_parts
 from regaudit.tree import Layer, ModelTree, Regularizer
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -42,26 +43,29 @@ class Row(NamedTuple):
     regularizer: Regularizer | None
     # A weight-bearing layer with no weight penalty: highlighted, since that is what rules look for.
     uncovered: bool
-
-
-class ClassCoverage(NamedTuple):
-    class_name: str
-    covered: int
-    total: int  # weight-bearing layers of this class
+    first: bool = True  # the layer's first row carries its anchor and its findings
+    index: int = 0  # the layer's position in model order, from 1
+    findings: tuple[tuple[int, Finding], ...] = ()  # (number in the findings list, finding)
 
 
 def render(result: AuditResult, context: Any, stream: TextIO) -> None:
+    located = [locate(artifact.path, context.root).path for artifact in result.artifacts]
+    prefix = _common_folder(located)
     page = _template().render(
         result=result,
         # The text report's wording, on one line: a page is wider than a terminal.
         summary="; ".join(summary_parts(result)),
-        artifacts=[_artifact(artifact, context.root) for artifact in result.artifacts],
+        scanned=_scanned(located, prefix),
+        prefix=prefix,
+        artifacts=[_artifact(artifact, path[len(prefix) + 1:] if prefix else path)
+                   for artifact, path in zip(result.artifacts, located)],
+        any_audited=bool(result.with_status(Status.OK)),
         status_words={status.value: word for status, word in STATUS_WORDS.items()},
         documented=[context.catalog.rule(code) for code in _codes_reported(result)],
         severities=list(Severity),
         version=__version__,
     )
-    stream.write(page)
+    stream.write(page if page.endswith("\n") else page + "\n")
 
 
 @lru_cache(maxsize=None)
@@ -76,45 +80,70 @@ def _template() -> jinja2.Template:
         keep_trailing_newline=True,
         finalize=_shown,
     )
-    environment.filters.update(prose=_prose, factors=_factors, label=regularizer_label, csp_hash=_csp_hash)
+    environment.filters.update(prose=_prose, factors=_factors, label=regularizer_label, csp_hash=_csp_hash,
+                               largest=_largest)
+    environment.tests["link"] = _is_link
     return environment.get_template("report.html.j2")
 
 
-def _artifact(artifact: ArtifactResult, root: Path) -> dict[str, Any]:
+def _common_folder(paths: list[str]) -> str:
+    """The folder every artifact path starts with, shown once instead of on every row; "" when
+    there is only one artifact or nothing in common."""
+    if len(paths) < 2:
+        return ""
+    try:
+        common = posixpath.commonpath(paths)
+    except ValueError:  # absolute and relative paths mixed
+        return ""
+    return common if common and common not in paths else (posixpath.dirname(common) if common in paths else "")
+
+
+def _scanned(paths: list[str], prefix: str) -> str:
+    """What the page is about, for its title: the one artifact, or how many and where."""
+    if len(paths) == 1:
+        return paths[0]
+    where = f" in {prefix}/" if prefix else ""
+    return f"{plural(len(paths), 'artifact')}{where}"
+
+
+def _artifact(artifact: ArtifactResult, path: str) -> dict[str, Any]:
     tree = artifact.tree
+    counts = artifact.severity_counts()
+    coverage = tree.coverage() if tree is not None else None
+    rows = _rows(tree, artifact.findings) if tree is not None else []
     return {
         "result": artifact,
-        "path": locate(artifact.path, root).path,
+        "path": path,
         "ok": artifact.status is Status.OK,
-        "coverage": tree.coverage() if tree is not None else None,
-        "rows": _rows(tree) if tree is not None else [],
-        "classes": _class_coverage(tree) if tree is not None else [],
+        # Nothing to look at: collapsed at first, so that a large scan stays quick to open.
+        "clean": artifact.status is Status.OK and not artifact.findings,
+        "coverage": coverage,
+        "ratio": f"{coverage.covered / coverage.weight_bearing:.4f}" if coverage and coverage.weight_bearing else "",
+        "rows": rows,
+        "layer_rows": {row.layer.path: row.index for row in rows if row.first},
         "origins": sorted({r.origin.value for _, r in tree.regularized()}) if tree is not None else [],
-        "counts": artifact.severity_counts(),
+        "counts": counts,
+        "severities": " ".join(severity.value for severity, count in counts.items() if count),
         # With --weights: the penalty chart and table, rendered by templates/_weight_penalty.html.j2.
         "evidence": evidence_view(tree, artifact.evidence) if tree is not None and artifact.evidence else None,
     }
 
 
-def _rows(tree: ModelTree) -> list[Row]:
+def _rows(tree: ModelTree, findings: list[Finding]) -> list[Row]:
+    numbered: dict[str, list[tuple[int, Finding]]] = {}
+    for number, finding in enumerate(findings, start=1):
+        if finding.layer is not None:
+            numbered.setdefault(finding.layer, []).append((number, finding))
     rows = []
-    for layer in tree.layers():
+    for index, layer in enumerate(tree.layers(), start=1):
         uncovered = layer.is_weight_bearing and not layer.is_covered
         # Slots in the text report's reading order, so that both reports list a layer alike.
         regularizers = sorted(layer.regularizers, key=slot_rank) or [None]
-        rows += [Row(layer, regularizer, uncovered) for regularizer in regularizers]
+        on_layer = tuple(numbered.get(layer.path, ()))
+        first = Row(layer, regularizers[0], uncovered, True, index, on_layer)
+        rows.append(first)
+        rows += [Row(layer, regularizer, uncovered, False, index) for regularizer in regularizers[1:]]
     return rows
-
-
-def _class_coverage(tree: ModelTree) -> list[ClassCoverage]:
-    """Weight-bearing layers per class, most numerous first (ties by name, for a stable page)."""
-    covered: Counter[str] = Counter()
-    total: Counter[str] = Counter()
-    for layer in tree.layers():
-        if layer.is_weight_bearing:
-            total[layer.class_name] += 1
-            covered[layer.class_name] += layer.is_covered
-    return [ClassCoverage(name, covered[name], total[name]) for name in sorted(total, key=lambda n: (-total[n], n))]
 
 
 def _codes_reported(result: AuditResult) -> list[str]:
@@ -127,6 +156,16 @@ def _codes_reported(result: AuditResult) -> list[str]:
 def _shown(value: Any) -> Any:
     """Every `{{ value }}` of the template: text as `visible` writes it; markup made here kept."""
     return visible(value) if isinstance(value, str) and not isinstance(value, Markup) else value
+
+
+def _largest(regularizer: Regularizer) -> str:
+    """The sort key of a Factors cell: its largest finite factor, or "" (sorted last) for none."""
+    values = [value for value in regularizer.factors.values() if math.isfinite(value)]
+    return repr(max(values)) if values else ""
+
+
+def _is_link(reference: str) -> bool:
+    return reference.startswith(("https://", "http://"))
 
 
 def _factors(regularizer: Regularizer) -> str:
