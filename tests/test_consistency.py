@@ -10,7 +10,7 @@ from collections import Counter
 
 from conftest import FIXTURES, dense, tree_of
 from regaudit.engine import audit
-from regaudit.reporters.html import _class_coverage, _rows
+from regaudit.reporters.html import _largest, _rows
 
 FIELD = FIXTURES / "field"
 
@@ -51,11 +51,13 @@ def zero_and_real_dense_model():
     ])
 
 
-def test_all_zero_factors_are_not_coverage_in_the_tree_or_the_html_bars():
+def test_all_zero_factors_are_not_coverage_in_the_tree_or_the_html_picture():
     tree = zero_and_real_dense_model()
     assert tree.coverage().covered == 1
-    assert [(c.covered, c.total) for c in _class_coverage(tree)] == [(1, 3)]
-    assert [row.uncovered for row in _rows(tree)] == [True, False, True]
+    rows = _rows(tree, [])
+    assert [row.uncovered for row in rows] == [True, False, True]
+    # The picture colours a layer only for a weight penalty with a factor above zero (or none to read).
+    assert [_largest(row.regularizer) if row.regularizer else None for row in rows] == ["0.0", "0.0001", None]
 
 
 def test_all_zero_factors_are_not_an_example_to_follow_and_not_coverage_for_ra001():
