@@ -228,12 +228,14 @@ def _keras3_groups(tree: ModelTree, store: _Union) -> dict[str, str]:
     pending: list[tuple[Layer, str]] = [(tree.root, "")]
     while pending:
         layer, group = pending.pop()
-        candidates = _child_candidates(store, group, top=layer is tree.root)
-        used: set[str] = set()
+        # Each candidate's name is read once: a model of n layers costs n attribute reads, not n**2.
+        by_name: dict[str, list[str]] = {}
+        for candidate in _child_candidates(store, group, top=layer is tree.root):
+            by_name.setdefault(store.object_name(candidate) or "", []).append(candidate)
         for child in layer.children:
-            match = next((c for c in candidates if c not in used and store.object_name(c) == child.name), None)
-            if match is not None:
-                used.add(match)
+            matches = by_name.get(child.name)
+            if matches:
+                match = matches.pop(0)
                 groups[child.path] = match
                 pending.append((child, match))
     return groups

@@ -25,18 +25,22 @@ class Accumulator:
         self.nonfinite = 0
 
     def add(self, chunk: Any) -> None:
-        values = numpy.asarray(chunk).reshape(-1).astype(numpy.float64, copy=False)
+        values = _floating(numpy.asarray(chunk).reshape(-1))
         if not values.size:
             return
         self.size += values.size
-        self.zeros += values.size - int(numpy.count_nonzero(values))
+        # One |x| array serves the sum, the maximum and the near-zero mask. Sums accumulate in
+        # float64; float32 values are squared in float32 (relative error below 1e-7).
         absolute = numpy.abs(values)
-        self.near_zero += int(numpy.count_nonzero(absolute <= self.near_zero_threshold))
-        sum_abs = float(absolute.sum())
+        sum_abs = float(absolute.sum(dtype=numpy.float64))
         if not math.isfinite(sum_abs):  # only then is counting worth a pass
             self.nonfinite += values.size - int(numpy.count_nonzero(numpy.isfinite(values)))
         self.sum_abs += sum_abs
-        self.sum_squares += float(numpy.dot(values, values))
+        self.sum_squares += float(numpy.square(values).sum(dtype=numpy.float64))
+        near = absolute <= self.near_zero_threshold
+        self.near_zero += int(numpy.count_nonzero(near))
+        # Exact zeros are among the near-zero values (the threshold is never negative).
+        self.zeros += int(numpy.count_nonzero(values[near] == 0))
         largest = float(absolute.max())
         # NaN wins, as numpy's own max would have it over the whole tensor.
         self.max_abs = largest if math.isnan(largest) or largest > self.max_abs else self.max_abs
@@ -48,6 +52,15 @@ class Accumulator:
     @property
     def near_zero_fraction(self) -> float:
         return self.near_zero / self.size if self.size else 0.0
+
+
+def _floating(values: Any) -> Any:
+    """float32 and float64 as stored; narrower floats as float32, integers and booleans as float64."""
+    if values.dtype in (numpy.float32, numpy.float64):
+        return values
+    if values.dtype.kind == "f":
+        return values.astype(numpy.float32)
+    return values.astype(numpy.float64)
 
 
 def accumulate(chunks: Iterable[Any], near_zero: float = 0.0) -> Accumulator:
