@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from conftest import dense, run_cli, tree_of
+from conftest import FIXTURES, dense, run_cli, tree_of
 
 POLICY = '[[require]]\nlayers = ["Dense"]\nregularizers = ["L2"]\n'
 
@@ -56,3 +59,77 @@ def test_junit_text_never_starts_a_ci_log_line_with_a_name(tmp_path):
     failure = ET.fromstring(completed.stdout).find(".//failure")
     assert failure is not None and "##[" not in failure.text and "pwned" in failure.text
     assert failure.attrib["message"].endswith(f" at {name} kernel_regularizer")  # data kept
+
+
+# --- SavedModel: a duplicate node_id in keras_metadata.pb ------------------------------------------
+
+UNREGISTERED = {"class_name": "EvilReg", "config": {"s": 0.1}}
+
+
+def _saved_model_with_duplicate_node(directory: Path, hostile_last: bool) -> Path:
+    """The `sequential` fixture with a second node for the first Dense layer's node_id: tf_keras
+    keeps the last node of each node_id, so `hostile_last` decides which config it loads."""
+    from regaudit.loaders.savedmodel_proto import message_classes
+
+    shutil.copytree(FIXTURES / "savedmodels" / "sequential", directory)
+    metadata = message_classes()["SavedMetadata"]()
+    metadata.ParseFromString((directory / "keras_metadata.pb").read_bytes())
+    node = metadata.nodes[1]
+    assert node.node_path == "root.layer_with_weights-0"
+    hostile = json.loads(node.metadata)
+    hostile["config"]["kernel_regularizer"] = UNREGISTERED
+    clean = node.metadata
+    node.metadata = clean if hostile_last else json.dumps(hostile)
+    metadata.nodes.add(node_id=node.node_id, node_path=node.node_path, identifier=node.identifier,
+                       metadata=json.dumps(hostile) if hostile_last else clean)
+    (directory / "keras_metadata.pb").write_bytes(metadata.SerializeToString())
+    return directory
+
+
+def test_savedmodel_duplicate_node_id_cannot_hide_the_entry_tf_keras_loads(tmp_path):
+    hidden = _saved_model_with_duplicate_node(tmp_path / "hidden", hostile_last=True)
+    completed = run_cli("check", "--isolated", "--format", "concise", str(hidden))
+    assert completed.returncode == 1 and "RA301" in completed.stdout, completed.stdout
+    shadowed = _saved_model_with_duplicate_node(tmp_path / "shadowed", hostile_last=False)
+    completed = run_cli("check", "--isolated", "--format", "concise", str(shadowed))
+    assert "RA301" not in completed.stdout, completed.stdout
+
+
+@pytest.mark.keras
+def test_tf_keras_loads_the_last_node_of_a_duplicate_node_id(tmp_path):
+    hidden = _saved_model_with_duplicate_node(tmp_path / "hidden", hostile_last=True)
+    shadowed = _saved_model_with_duplicate_node(tmp_path / "shadowed", hostile_last=False)
+    script = (
+        "import os, sys\n"
+        "os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\n"
+        "import tf_keras\n"
+        "for path in sys.argv[1:]:\n"
+        "    try:\n"
+        "        tf_keras.models.load_model(path, compile=False)\n"
+        "        print('loaded')\n"
+        "    except Exception:\n"
+        "        print('failed')\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script, str(hidden), str(shadowed)],
+                               capture_output=True, text=True, timeout=300)
+    assert completed.stdout.split() == ["failed", "loaded"], completed.stderr[-2000:]
+
+
+# --- --weights: a TF.js weightsManifest that lists too much ---------------------------------------
+
+
+@pytest.mark.parametrize("key, count, message", [
+    ("paths", 10_001, "lists 10,001 paths, more than 10,000"),
+    ("weights", 100_001, "lists 100,001 weights, more than 100,000"),
+])
+def test_a_tfjs_manifest_listing_too_much_is_refused_before_it_is_read(tmp_path, key, count, message):
+    # 100,000 copies of one shard path took 40 s; 1,000,000 weight entries would take 2 GB.
+    source = FIXTURES / "weights" / "tfjs"
+    shutil.copytree(source, tmp_path / "m", ignore=shutil.ignore_patterns("*.h5"))
+    document = json.loads((source / "model.json").read_text())
+    group = document["weightsManifest"][0]
+    group[key] = (group[key] * count)[:count] if key == "paths" else [{"name": "w", "shape": [0], "dtype": "float32"}] * count
+    (tmp_path / "m" / "model.json").write_text(json.dumps(document))
+    completed = run_cli("check", "--isolated", "--weights", str(tmp_path / "m" / "model.json"))
+    assert completed.stderr == "" and completed.returncode in (0, 1), completed.stderr
+    assert f"weights not read: weightsManifest {message}" in " ".join(completed.stdout.split()), completed.stdout

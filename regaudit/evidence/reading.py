@@ -32,6 +32,9 @@ from regaudit.tree import Layer, LayerKind, ModelTree, Origin, Regularizer
 KERAS3_WEIGHTS = "model.weights.h5"
 KERAS3_SHARD_INDEX = "model.weights.json"
 MAX_SHARDS = 10_000
+# Weight entries in a TF.js weightsManifest, all groups together (its shard paths are held to
+# MAX_SHARDS): a real model lists one per variable, a 1,000-layer network a few thousand.
+MAX_MANIFEST_WEIGHTS = 100_000
 _MAX_INDEX_BYTES = 64 * 1024 * 1024
 ACTIVITY_REASON = "activity regularizers act on layer outputs, which depend on the data; not computable from weights"
 # Keras 3 adds only trainable variables' penalties (Layer._get_regularization_losses iterates
@@ -288,6 +291,11 @@ def _tfjs(tree: ModelTree, path: Path) -> Reading:
     manifest = document.get("weightsManifest") if isinstance(document, dict) else None
     if not isinstance(manifest, list):
         raise WeightsProblem("model.json has no weightsManifest: the weights were not exported")
+    for key, limit in (("paths", MAX_SHARDS), ("weights", MAX_MANIFEST_WEIGHTS)):
+        # Each shard path costs a resolution and a stat, each weight a statistics record.
+        listed = sum(len(group[key]) for group in manifest if isinstance(group, dict) and isinstance(group.get(key), list))
+        if listed > limit:
+            raise WeightsProblem(f"weightsManifest lists {listed:,} {key}, more than {limit:,}; refusing it")
     located: list[Located] = []
     for number, group in enumerate(manifest):
         located += _tfjs_group(tree, path.parent, number, group)

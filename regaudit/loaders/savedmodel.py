@@ -140,7 +140,11 @@ def _read(path: Path, limit: int) -> bytes:
 
 def _from_keras_metadata(path: Path, messages: dict[str, Any]) -> list[KerasObject]:
     saved = messages["SavedMetadata"].FromString(_read(path, MAX_KERAS_METADATA_BYTES))
-    nodes = [node for node in saved.nodes if node.identifier in _LAYER_IDENTIFIERS]
+    # tf_keras keeps the last node of each node_id ({x.node_id: x for x in metadata.nodes} in
+    # KerasObjectLoader.__init__, tf_keras/src/saving/legacy/saved_model/load.py, 2.21.0): an earlier
+    # duplicate must not hide the entry that is loaded.
+    loaded = {node.node_id: node for node in saved.nodes}.values()
+    nodes = [node for node in loaded if node.identifier in _LAYER_IDENTIFIERS]
     check_json_values((node.metadata for node in nodes), KERAS_METADATA)
     return [_decoded(node.node_id, node.node_path, node.identifier, node.metadata, KERAS_METADATA) for node in nodes]
 
