@@ -165,14 +165,49 @@ def check(paths: tuple[str, ...], formats: tuple[str, ...], outputs: tuple[str, 
     sys.exit(result.exit_code(gate, require_audit=not ignore_unknown))
 
 
+def _hoist_hook_arguments(argv: list[str]) -> list[str]:
+    """Move a pre-commit hook's `args:` back before the hook entry's `--`.
+
+    pre-commit runs `entry` + `args:` + the staged file names. The hook's entry ends with `--` so
+    that no file name (a committed `--write-baseline=x.json`) can become an option, which puts the
+    user's `args:` after it too. The leading run of arguments after `--` that are options of
+    `regaudit check` (with their values) and name no existing file is moved before it; the first
+    argument that names a file or is no such option ends the run, and it and everything after it
+    stay paths. Outside that run nothing changes: `--` keeps its meaning for every file name.
+    """
+    if not argv or argv[0] != "check" or "--" not in argv:
+        return argv
+    separator = argv.index("--")
+    takes_value = _check_option_arity()
+    index = separator + 1
+    while index < len(argv):
+        argument = argv[index]
+        name, equals, _ = argument.partition("=")
+        if os.path.lexists(argument) or name not in takes_value:
+            break
+        index += 2 if takes_value[name] and not equals else 1
+    return argv[:separator] + argv[separator + 1 : index] + ["--"] + argv[index:]
+
+
+def _check_option_arity() -> dict[str, bool]:
+    """Every spelling of a `regaudit check` option, and whether it takes a value."""
+    return {
+        spelling: not (parameter.is_flag or parameter.count)
+        for parameter in check.params
+        if isinstance(parameter, click.Option)
+        for spelling in (*parameter.opts, *parameter.secondary_opts)
+    }
+
+
 def _refuse_options_after_separator(paths: tuple[str, ...]) -> None:
-    """An option that no file matches can only be a path because it came after `--`: most likely
-    pre-commit `args:`, which follow the hook's `--`. Say so rather than pass over it as a file."""
+    """An option that no file matches can only be a path because it came after `--` (and was not
+    hoisted by `_hoist_hook_arguments`: misspelt, or after a file name). Say so rather than pass
+    over it as a file."""
     for path in paths:
         if path.startswith("-") and path != "-" and not os.path.lexists(path):  # "-" is standard input
             raise click.UsageError(
                 f"no file {path!r}: after `--` every argument is a path; give options before it "
-                "(for the pre-commit hook, in the configuration file, not in args:)"
+                "(a misspelt option, or an option after a file name?)"
             )
 
 
@@ -571,7 +606,8 @@ def _render_diff(result, format_: str, stream: TextIO) -> None:
 
 def main() -> None:
     try:
-        cli.main(prog_name=PROG_NAME, complete_var=COMPLETE_VAR, standalone_mode=False)
+        cli.main(args=_hoist_hook_arguments(sys.argv[1:]), prog_name=PROG_NAME, complete_var=COMPLETE_VAR,
+                 standalone_mode=False)
     except click.exceptions.Exit as exit_:
         sys.exit(exit_.exit_code)
     except click.ClickException as error:

@@ -71,10 +71,10 @@ def test_every_pinned_commit_exists_and_has_the_hook(commit):
     assert 'regaudit = "regaudit.cli:main"' in pyproject  # the command the docs then run
 
 
-def test_the_documented_hook_configuration_reaches_regaudit_and_args_cannot_become_options(tmp_path):
-    """pre-commit runs `entry` + `args` + file names. The entry ends with `--`, so nothing after it
-    is an option: the README's `fail-on = "warning"` goes in the configuration file, and an
-    option given as `args:` fails the hook with a usage error instead of being passed over."""
+def test_the_documented_hook_configuration_reaches_regaudit_and_file_names_cannot_become_options(tmp_path):
+    """pre-commit runs `entry` + `args` + file names, and the entry ends with `--`. The README's
+    `args: [--fail-on, warning]` and its `fail-on = "warning"` in the configuration file both make
+    warnings fail the hook, while a staged file named like an option stays a file."""
     import shutil
 
     from conftest import MODELS, run_cli
@@ -82,12 +82,23 @@ def test_the_documented_hook_configuration_reaches_regaudit_and_args_cannot_beco
     hook = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())[0]
     pre_commit_section = (ROOT / "README.md").read_text().split("## Pre-commit", 1)[1].split("\n## ", 1)[0]
     (documented,) = re.findall(r"```toml\n(.*?)```", pre_commit_section, re.DOTALL)
+    (hooks_yaml,) = re.findall(r"```yaml\n(.*?)```", pre_commit_section.split("say so", 1)[1], re.DOTALL)
+    documented_args = yaml.safe_load(hooks_yaml)["hooks"][0]["args"]
+    assert documented_args == ["--fail-on", "warning"]
     model = tmp_path / "warned.keras"
     shutil.copy(MODELS / "k3_compiled_adamw.keras", model)  # a warning (RA202), no error
     command = shlex.split(hook["entry"])
     assert command[:2] == ["regaudit", "check"] and command[-1] == "--"
     assert run_cli(*command[1:], model.name, cwd=tmp_path).returncode == 0
-    misplaced = run_cli(*command[1:], "--fail-on", "warning", model.name, cwd=tmp_path)
-    assert misplaced.returncode == 2 and "no file '--fail-on': after `--` every argument is a path" in misplaced.stderr
+    assert run_cli(*command[1:], *documented_args, model.name, cwd=tmp_path).returncode == 1
+    # A file named like an option, staged beside the model, is audited as a file: not a model,
+    # passed over by --ignore-unknown, and no baseline is written.
+    trap = tmp_path / "--write-baseline=x.json"
+    trap.write_text("{}")
+    trapped = run_cli(*command[1:], *documented_args, trap.name, model.name, cwd=tmp_path)
+    assert trapped.returncode == 1 and not (tmp_path / "x.json").exists()
+    assert run_cli(*command[1:], trap.name, model.name, cwd=tmp_path).returncode == 0
+    misspelt = run_cli(*command[1:], "--fail-onn", "warning", model.name, cwd=tmp_path)
+    assert misspelt.returncode == 2 and "no file '--fail-onn': after `--` every argument is a path" in misspelt.stderr
     (tmp_path / "regaudit.toml").write_text(documented)
     assert run_cli(*command[1:], model.name, cwd=tmp_path).returncode == 1
