@@ -12,9 +12,9 @@ BENCH = Path(__file__).resolve().parent
 growth = json.loads((BENCH / ".cache" / "results.json").read_text())["growth"]
 rows, counts = growth["rows"], growth["counts"]
 figure, axes = plt.subplots(figsize=(6.4, 4.2))
-for tool, marker in (("regaudit", "o"), ("floor", "s")):
+for tool, label, marker in (("regaudit", "regaudit check", "o"), ("floor", "floor (bench/floor.py)", "s")):
     axes.plot(counts, [rows[f"{tool} {count}"]["cpu"] * 1e3 for count in counts], marker=marker,
-              label=f"{tool} check (CPU time, median)")
+              label=f"{label}: CPU time, median")
 top = counts[-1]
 axes.plot(counts, [rows[f"regaudit {top}"]["cpu"] * 1e3 * count / top for count in counts], ":",
           color="grey", label=f"proportional to layers (through regaudit at {top:,})")

@@ -3,7 +3,9 @@
     python bench/report.py            # rewrite RESULTS.md from the last run's results.json
 
 The hand-written reading of the numbers (profiles, why a goal is missed) is bench/NOTES.md,
-included at the end as it is.
+included after the tables as it is. Sections that other benchmarks keep in RESULTS.md (their
+headings say "separate from the runs above": bench/savedmodel.py, bench/weights.py) are carried
+over from the current file unchanged, at the end.
 """
 import json
 import sys
@@ -17,8 +19,9 @@ def markdown(results: dict) -> str:
     add = out.append
     m = results["machine"]
     add("# Benchmark results\n")
-    add(f"Produced by `bench/run.sh` (which runs `bench/make_models.py`, then `bench/bench.py --runs "
-        f"{results.get('runs', 9)}`) from {results['started']} to {results['finished']}, at commit `{m['commit']}`. "
+    add(f"Produced by `RUNS={results.get('runs', 9)} bench/run.sh` (which runs `bench/make_models.py`, then "
+        f"`bench/bench.py --runs {results.get('runs', 9)}`, `plot.py` and `report.py`) from {results['started']} to "
+        f"{results['finished']}, at commit `{m['commit']}`. "
         "Every command is a fresh process; the figures are medians of paired, interleaved rounds "
         "(`bench/measure.py`): wall time, CPU time (user + system, workers included) and peak memory. "
         "See `bench/README.md` for what each command is.\n")
@@ -50,7 +53,7 @@ def markdown(results: dict) -> str:
         add(_table(results["zoo"]["zoo5000"], per=5000))
     add(_table(results["zoo"]["few"], per=20))
     if "slow" in results["zoo"]:
-        add(_table(results["zoo"]["slow"], per=1000))
+        add(_table(results["zoo"]["slow"], per=60))
     identical = results["parallel_output_identical"]
     add("Output of `--jobs 1`, `--jobs 2` and `--jobs 0` on the 1,000 zoo, compared byte for byte: "
         + ", ".join(f"{fmt} {'identical' if same else '**differs**'}" for fmt, same in identical.items()) + ".\n")
@@ -155,7 +158,16 @@ def _growth_table(group: dict) -> str:
     return "\n".join(rows) + "\n"
 
 
+def kept_sections(previous: str) -> str:
+    """The sections of other benchmarks in the previous RESULTS.md, as they are."""
+    sections = previous.split("\n## ")
+    kept = ["## " + section for section in sections[1:] if "separate from the runs above" in section.split("\n", 1)[0]]
+    return "\n".join(section.rstrip() + "\n" for section in kept)
+
+
 if __name__ == "__main__":
     data = json.loads((BENCH / ".cache" / "results.json").read_text())
-    (BENCH / "RESULTS.md").write_text(markdown(data))
+    results = BENCH / "RESULTS.md"
+    others = kept_sections(results.read_text()) if results.exists() else ""
+    (BENCH / "RESULTS.md").write_text(markdown(data) + ("\n" + others if others else ""))
     sys.exit(0)
