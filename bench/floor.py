@@ -32,6 +32,8 @@ def count(node):
 
 
 def models(arguments):
+    """The model files named: a directory stands for its .keras files, in sorted order (also used
+    by load_model_walk.py, so that both walk the same files in the same order)."""
     for given in arguments:
         if os.path.isdir(given):
             yield from (os.path.join(given, name) for name in sorted(os.listdir(given)) if name.endswith(".keras"))
@@ -39,9 +41,14 @@ def models(arguments):
             yield given
 
 
-lines = []
-for path in models(sys.argv[1:]):
-    with zipfile.ZipFile(path) as zf:
-        config = json.loads(zf.read("config.json"))
-    lines.append(f"{count(config)} {path}\n")
-sys.stdout.write("".join(lines))
+def main():
+    lines = []
+    for path in models(sys.argv[1:]):
+        with zipfile.ZipFile(path) as zf:
+            config = json.loads(zf.read("config.json"))
+        lines.append(f"{count(config)} {path}\n")
+    sys.stdout.write("".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -15,6 +15,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TF's start-up logs of
 
 import keras  # noqa: E402  (after the env var on purpose)
 
+from floor import models  # noqa: E402  (the same files, in the same order, as the floor)
+
 
 def children(layer):
     """Sub-layers a layer object holds: nested models, wrappers, RNN cells."""
@@ -42,14 +44,6 @@ def count(model):
         )
         stack.extend(children(layer))
     return n
-
-
-def models(arguments):
-    for given in arguments:
-        if os.path.isdir(given):
-            yield from (os.path.join(given, name) for name in sorted(os.listdir(given)) if name.endswith(".keras"))
-        else:
-            yield given
 
 
 for path in models(sys.argv[1:]):
