@@ -259,3 +259,17 @@ def test_config_json_has_no_weights(tmp_path):
     path = tmp_path / "model.json"
     path.write_text(json.dumps(dense_config()))
     assert_refused(evidence(path), "config only, no weights")
+
+
+def test_keras1_hdf5_penalties_follow_keras1_names(corpus):
+    """Keras 1.2 names weights <layer>_W / <layer>_b; its L1L2Regularizer adds
+    sum(l1 * |W|) + sum(l2 * W**2) (keras/regularizers.py, Keras 1.2), here l2 = 0.001."""
+    path = corpus / "h5_k1_jeremyshannon_behavclone_model.h5"
+    artifact = evidence(path)
+    slots = artifact.evidence.slots
+    assert len(slots) == 8 and all(entry.penalty is not None for entry in slots.values())
+    with h5py.File(path, "r") as file:
+        kernel = file["model_weights/dense_1/dense_1_W:0"][()].astype("float64")
+    assert slots[("dense_1", "kernel")].penalty == pytest.approx(0.001 * numpy.square(kernel).sum(), rel=1e-6)
+    names = {weight.name for _, weight in artifact.evidence.all_weights()}
+    assert names == {"kernel", "bias"}

@@ -5,6 +5,7 @@ statistics and penalties. Called only through :func:`regaudit.evidence.collect`.
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from contextlib import ExitStack
 from pathlib import Path
@@ -208,7 +209,8 @@ def _keras3(tree: ModelTree, files: list[tuple[Any, int]], source: str) -> Readi
         if group is None:
             refusals[layer.path] = "its weights are not in the weights file"
             continue
-        skip = (child_groups - {group}) | ({"optimizer"} if layer is tree.root else set())
+        # Training state beside the model's own weights: the optimizer's slots, tf.keras's metrics.
+        skip = (child_groups - {group}) | ({"optimizer", "metrics"} if layer is tree.root else set())
         stored = store.datasets(group, skip)
         if not stored:
             continue
@@ -226,7 +228,12 @@ def _keras3(tree: ModelTree, files: list[tuple[Any, int]], source: str) -> Readi
 
 
 def _keras3_groups(tree: ModelTree, store: _Union) -> dict[str, str]:
-    """Tree layer path -> its HDF5 group, matched by the name Keras writes on each `vars` group."""
+    """Tree layer path -> its HDF5 group. Keras >= 3.6 writes each layer's name on its `vars`
+    group, which is matched first; files without those names (Keras 3.0-3.5, tf.keras 2.x
+    `.keras`) are matched as Keras itself addresses them (saving_lib._save_container_state):
+    a container's layers in order as `layers/<snake_case class>` with `_1`, `_2`... for repeats,
+    a wrapper's layer as `layer`, Bidirectional's as `forward_layer` and `backward_layer`, an
+    RNN's cell as `cell` and StackedRNNCells' as `cells/<snake_case class>`."""
     groups = {"": ""}
     pending: list[tuple[Layer, str]] = [(tree.root, "")]
     while pending:
@@ -235,19 +242,44 @@ def _keras3_groups(tree: ModelTree, store: _Union) -> dict[str, str]:
         by_name: dict[str, list[str]] = {}
         for candidate in _child_candidates(store, group, top=layer is tree.root):
             by_name.setdefault(store.object_name(candidate) or "", []).append(candidate)
-        for child in layer.children:
+        positions = _positional_groups(layer, group)
+        for child, position in zip(layer.children, positions):
             matches = by_name.get(child.name)
-            if matches:
-                match = matches.pop(0)
+            match = matches.pop(0) if matches else (position if not store.object_name(position) else None)
+            if match is not None and any(True for _ in store.get(match)):
                 groups[child.path] = match
                 pending.append((child, match))
     return groups
 
 
+def _positional_groups(layer: Layer, group: str) -> list[str]:
+    if layer.class_name == "Bidirectional":
+        return [_join(group, "forward_layer"), _join(group, "backward_layer")]
+    if layer.kind is LayerKind.WRAPPER:
+        return [_join(group, "layer")]
+    if layer.kind is LayerKind.RNN and layer.class_name != "StackedRNNCells":
+        return [_join(group, "cell")]
+    folder = _join(group, "cells" if layer.class_name == "StackedRNNCells" else "layers")
+    used: dict[str, int] = {}
+    keys = []
+    for child in layer.children:
+        key = _snake_case(child.class_name)
+        used[key] = used.get(key, -1) + 1
+        keys.append(_join(folder, key if used[key] == 0 else f"{key}_{used[key]}"))
+    return keys
+
+
+def _snake_case(name: str) -> str:
+    """keras.src.utils.naming.to_snake_case."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
 def _child_candidates(store: _Union, group: str, top: bool) -> list[str]:
     candidates = []
     for key in store.keys(group):
-        if key == "vars" or (top and key == "optimizer"):
+        if key == "vars" or (top and key in ("optimizer", "metrics")):
             continue
         path = _join(group, key)
         if key in ("layers", "cells"):
