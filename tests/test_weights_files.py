@@ -273,3 +273,16 @@ def test_keras1_hdf5_penalties_follow_keras1_names(corpus):
     assert slots[("dense_1", "kernel")].penalty == pytest.approx(0.001 * numpy.square(kernel).sum(), rel=1e-6)
     names = {weight.name for _, weight in artifact.evidence.all_weights()}
     assert names == {"kernel", "bias"}
+
+
+def test_tfjs_quantized_weights_are_dequantized(tmp_path):
+    """tfjs-converter's --quantize_uint8: value = q * scale + min (tfjs-core io/io_utils.ts)."""
+    quantized = numpy.array([0, 10, 20, 255], "uint8")
+    path = tfjs_model(tmp_path, [
+        {"name": "dense/kernel", "shape": [2, 2], "dtype": "float32",
+         "quantization": {"dtype": "uint8", "scale": 0.5, "min": -1.0}},
+        {"name": "dense/bias", "shape": [2], "dtype": "float32"}], quantized.tobytes() + numpy.zeros(2, "float32").tobytes())
+    artifact = evidence(path)
+    values = quantized.astype("float32") * 0.5 - 1.0
+    assert artifact.evidence.weights["dense"][0].sum_abs == pytest.approx(numpy.abs(values).sum())
+    assert artifact.evidence.slots[("dense", "kernel")].penalty == pytest.approx(0.5 * numpy.abs(values).sum())
