@@ -133,3 +133,32 @@ def test_a_tfjs_manifest_listing_too_much_is_refused_before_it_is_read(tmp_path,
     completed = run_cli("check", "--isolated", "--weights", str(tmp_path / "m" / "model.json"))
     assert completed.stderr == "" and completed.returncode in (0, 1), completed.stderr
     assert f"weights not read: weightsManifest {message}" in " ".join(completed.stdout.split()), completed.stdout
+
+
+# --- a regularizer option nested as deep as the JSON parser allows ---------------------------------
+
+
+def _nested(depth: int) -> dict:
+    value: dict = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("command", [("check", "--format", "json"), ("check", "--format", "sarif"),
+                                     ("diff", "--format", "json")])
+def test_a_deeply_nested_regularizer_option_loses_no_report(tmp_path, command):
+    # 600 levels parse, but writing them back overflowed the JSON report and the diff: exit 2, no report.
+    old = _keras3_model(tmp_path / "old.json", [dense("d", kernel_regularizer={
+        "module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.01}, "registered_name": None})])
+    new = _keras3_model(tmp_path / "new.json", [dense("d", kernel_regularizer={
+        "module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.01, "x": _nested(600)},
+        "registered_name": None})])
+    paths = (str(old), str(new))
+    completed = run_cli(*command, "--isolated", *paths) if command[0] == "check" else run_cli(*command, *paths)
+    assert completed.stderr == "", completed.stderr
+    assert completed.returncode == 1, completed.stdout[-2000:]
+    report = json.loads(completed.stdout)
+    if command[1:] == ("--format", "json") and command[0] == "check":
+        (regularizer,) = report["artifacts"][1]["layers"][0]["regularizers"]
+        assert regularizer["options"] == {"x": "<a value nested more than 64 levels deep>"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
+from regaudit.loaders.limits import MAX_NESTING
 from regaudit.tree import Origin, Regularizer
 
 SUFFIX = "_regularizer"
@@ -236,9 +237,24 @@ def _split_config(config: Mapping[str, Any]) -> tuple[dict[str, float], dict[str
             continue
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             factors[key] = _as_float(value)
+        elif _nested_deeper_than(value, MAX_NESTING):
+            # Kept whole, a value the JSON parser allowed could still overflow the recursion of
+            # a report or diff that writes it, and lose every other file's result with it.
+            options[key] = f"<a value nested more than {MAX_NESTING} levels deep>"
         else:
             options[key] = value
     return factors, options
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    pending = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list)):
+            if depth >= limit:
+                return True
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 def _as_float(value: int | float) -> float:
