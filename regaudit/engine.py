@@ -16,7 +16,7 @@ import os
 import pickle
 import sys
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from regaudit.catalog import Catalog, load_catalog
 from regaudit.checks import Check, Hit, RuleContext, all_checks
@@ -111,18 +111,34 @@ def _examine_in_workers(candidates: list[Candidate], settings: Settings, jobs: i
     from concurrent.futures.process import BrokenProcessPool
 
     chunks = _chunks(candidates, jobs)
+    done = 0
     with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(settings,)) as pool:
-        futures = [pool.submit(_examine_chunk_in_worker, chunk) for chunk in chunks]
-        for index, future in enumerate(futures):
-            try:
-                yield from _unpacked(future.result())
-            except BrokenProcessPool:
-                # A worker died (a crash in a native reader) and took the pool with it. The files
-                # still to do are examined one process each, so the crash stays with its own file.
-                for chunk in chunks[index:]:
-                    for candidate in chunk:
-                        yield _examine_isolated(candidate, settings)
-                return
+        for pickled in _results_until_broken(pool, chunks):
+            yield from _unpacked(pickled)
+            done += 1
+    # If a worker died (a crash in a native reader), it took the pool with it. The files still to
+    # do are examined one process each, so the crash stays with its own file.
+    for chunk in chunks[done:]:
+        for candidate in chunk:
+            yield _examine_isolated(candidate, settings)
+
+
+def _results_until_broken(pool: Any, chunks: list[list[Candidate]]) -> Iterator[bytes]:
+    """Each chunk's pickled results in order, until a dead worker breaks the pool. A worker can die
+    while chunks are still being handed out, so submitting may find the pool broken too."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    futures = []
+    try:
+        for chunk in chunks:
+            futures.append(pool.submit(_examine_chunk_in_worker, chunk))
+    except BrokenProcessPool:
+        pass
+    for future in futures:
+        try:
+            yield future.result()
+        except BrokenProcessPool:
+            return
 
 
 def _examine_isolated(candidate: Candidate, settings: Settings) -> ArtifactResult | None:

@@ -83,6 +83,29 @@ def test_a_worker_that_dies_mid_chunk_costs_only_its_own_file(monkeypatch, tmp_p
     assert statuses == [(Status.OK, None)] * 4 + [(Status.ERROR, "RA909")] + [(Status.OK, None)] * 7
 
 
+def test_a_pool_broken_while_chunks_are_handed_out_keeps_what_it_finished():
+    # A worker can die before every chunk has been submitted: submit() itself then raises
+    # BrokenProcessPool. The chunks done are kept and the rest are left to the isolated re-run.
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    class BreaksOnThirdSubmit:
+        submitted = 0
+
+        def submit(self, function, chunk):
+            self.submitted += 1
+            if self.submitted == 3:
+                raise BrokenProcessPool("a worker died")
+            future = Future()
+            if self.submitted == 1:
+                future.set_result(b"first")
+            else:
+                future.set_exception(BrokenProcessPool("a worker died"))
+            return future
+
+    assert list(engine._results_until_broken(BreaksOnThirdSubmit(), [["a"], ["b"], ["c"], ["d"]])) == [b"first"]
+
+
 def test_jobs_0_examines_a_few_files_in_this_process(monkeypatch):
     # Starting workers costs more than a few files take: --jobs 0 must never be slower than serial.
     import concurrent.futures
