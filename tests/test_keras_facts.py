@@ -334,3 +334,20 @@ def test_keras3_loads_only_the_strings_and_arguments_it_knows(keras3, tmp_path, 
     path.write_text(text)
     expected = [] if loads else [("hidden", "kernel_regularizer", "error")]
     assert findings(path, "RA307", **{"target-keras": keras3.__version__}) == expected
+
+
+@pytest.mark.parametrize("entry, refused", [
+    ({"class_name": "L2", "config": {"l2": 0.01, "evil": 1}}, True),
+    ({"class_name": "L1L2", "config": {"l1": 0.0, "l2": 0.01, "evil": 1}}, True),
+    ({"class_name": "L2", "config": {"l": 0.01}}, False),  # tf_keras's alias: Keras 3 alone refuses it
+])  # fmt: skip
+def test_an_argument_no_line_takes_fails_even_when_the_line_is_unknown(keras3, tf_keras, tmp_path, entry, refused):
+    # A to_json() file records no keras_version: with no --target-keras the loading line is
+    # unknown, so RA307 fires only on what every line refuses.
+    keras3_fails = load_or_error(keras3.regularizers.get, {"module": "keras.regularizers", "registered_name": None,
+                                                           **entry})[1] is not None
+    tf_keras_fails = load_or_error(tf_keras.regularizers.get, entry)[1] is not None
+    assert keras3_fails and tf_keras_fails == refused
+    path = tmp_path / "model.json"
+    path.write_text(keras3_config_with(keras3, entry))
+    assert findings(path, "RA307") == ([("hidden", "kernel_regularizer", "error")] if refused else [])

@@ -478,8 +478,18 @@ KERAS3_BUILTIN_ARGUMENTS = {
 }
 
 
+# Beyond Keras 3's arguments, tf_keras's L1 and L2 take only `l`, an alias of l1/l2; its L1L2 and
+# OrthogonalRegularizer take nothing more (tf_keras/regularizers.py, verified 2.21.0: anything else
+# is a TypeError in from_config).
+TF_KERAS_EXTRA_ARGUMENTS = {"L1": frozenset({"l"}), "L2": frozenset({"l"})}
+
+
 def load_fact(tree: ModelTree, regularizer: Regularizer, line: KerasLine | None) -> LoadFact | None:
-    """The LoadFact that makes this regularizer fail in the loading line, if any."""
+    """The LoadFact that makes this regularizer fail in the loading line, if any. With no line
+    known (a to_json() file without keras_version, no --target-keras), only what fails in every
+    line counts."""
+    if line is None and unknown_in_every_line(regularizer):
+        return KERAS3_UNKNOWN_ARGUMENT
     if line is KerasLine.KERAS3:
         if regularizer.identifier is not None and regularizer.identifier not in KERAS3_STRING_IDENTIFIERS:
             return KERAS3_STRING
@@ -498,6 +508,12 @@ def load_fact(tree: ModelTree, regularizer: Regularizer, line: KerasLine | None)
         if tree.format in ("keras-zip", "keras-dir") and regularizer.origin is Origin.FUNCTION:
             return TF_KERAS_ZIP_FUNCTION
     return None
+
+
+def unknown_in_every_line(regularizer: Regularizer) -> list[str]:
+    """Config keys of a built-in that neither the Keras 3 nor the tf_keras constructor takes."""
+    extra = TF_KERAS_EXTRA_ARGUMENTS.get(regularizer.class_name or "", frozenset())
+    return [key for key in unknown_arguments(regularizer) if key not in extra]
 
 
 def unknown_arguments(regularizer: Regularizer) -> list[str]:
