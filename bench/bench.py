@@ -167,20 +167,13 @@ def html_report() -> dict:
         subprocess.run(REGAUDIT + ["--format", "html", str(CACHE / "zoo1000")], stdout=stream)
     result = {"bytes": page.stat().st_size}
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright  # noqa: F401  (the bench venv may lack it)
     except ImportError:
         result["open_seconds"] = None
         return result
-    times = []
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path="/usr/bin/chromium")
-        for _ in range(5):
-            tab = browser.new_page()
-            start = time.perf_counter()
-            tab.goto(page.as_uri(), wait_until="load")
-            times.append(time.perf_counter() - start)
-            tab.close()
-        browser.close()
+    from html_report import opening_times  # beside this script
+
+    times = opening_times(page, 5)
     result["open_seconds"] = sorted(times)[len(times) // 2]
     result["open_runs"] = times
     return result

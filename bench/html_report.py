@@ -14,15 +14,31 @@ import tempfile
 import time
 from pathlib import Path
 
-import regaudit
-from regaudit.catalog import load_catalog
-from regaudit.reporters import ReportContext, render
-
 CHROMIUM = "/usr/bin/chromium"
 
 
-def measure(folder: Path) -> None:
+def opening_times(page_file: Path, runs: int) -> list[float]:
+    """Seconds from navigation to the load event, one per run, each in a new tab of one headless
+    chromium (also used by bench.py for the 1,000-file zoo)."""
     from playwright.sync_api import sync_playwright
+
+    timings = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
+        for _ in range(runs):
+            page = browser.new_page()
+            started = time.perf_counter()
+            page.goto(page_file.as_uri(), wait_until="load")
+            timings.append(time.perf_counter() - started)
+            page.close()
+        browser.close()
+    return timings
+
+
+def measure(folder: Path) -> None:
+    import regaudit
+    from regaudit.catalog import load_catalog
+    from regaudit.reporters import ReportContext, render
 
     result = regaudit.audit([str(folder)], {"ignore": []})
     with tempfile.TemporaryDirectory() as scratch:
@@ -30,16 +46,7 @@ def measure(folder: Path) -> None:
         with open(page_file, "w", encoding="utf-8") as stream:
             render("html", result, ReportContext(catalog=load_catalog(), root=folder), stream)
         size = page_file.stat().st_size
-        timings = []
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
-            for _ in range(3):
-                page = browser.new_page()
-                started = time.perf_counter()
-                page.goto(page_file.as_uri(), wait_until="load")
-                timings.append(time.perf_counter() - started)
-                page.close()
-            browser.close()
+        timings = opening_times(page_file, 3)
     layers = sum(len(list(a.tree.layers())) for a in result.artifacts if a.tree is not None)
     findings = sum(1 for _ in result.findings)
     print(f"{folder}: {len(result.artifacts)} artifacts, {findings} findings, {layers} layers, "
