@@ -298,6 +298,8 @@ def test_clean_artifacts_start_collapsed_and_the_picture_is_drawn_when_opened(zo
         marks = caffe.locator(".network svg rect.mark").evaluate_all("m => m.map(x => x.getAttribute('class'))")
         assert marks == ["mark m-error", "mark m-warning"]  # RA303 on conv1/7x7_s2; RA103 (worst of fc's two)
         clean.locator("summary").click()
+        # The picture is drawn on the `toggle` event, which the browser fires in a later task.
+        clean.locator(".network svg rect.bar").wait_for(state="attached")
         assert clean.locator(".network svg rect.bar").count() == 1
         caffe.locator(".network svg a rect.bar").first.click()  # a bar links to its layer row (the input has none)
         assert page.evaluate("location.hash") == "#" + caffe.locator("tbody tr").nth(1).get_attribute("id")
