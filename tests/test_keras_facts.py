@@ -351,3 +351,34 @@ def test_an_argument_no_line_takes_fails_even_when_the_line_is_unknown(keras3, t
     path = tmp_path / "model.json"
     path.write_text(keras3_config_with(keras3, entry))
     assert findings(path, "RA307") == ([("hidden", "kernel_regularizer", "error")] if refused else [])
+
+
+def custom_dense(keras3, name, *, package=None, module=None):
+    """A Dense subclass, registered under `package` if given, that Keras 3 saves with `module`."""
+    cls = type(name, (keras3.layers.Dense,), {"__module__": module or __name__})
+    if package is not None:
+        cls = keras3.saving.register_keras_serializable(package=package)(cls)
+    return cls
+
+
+@pytest.mark.parametrize("package, module, fires", [
+    (None, None, True),  # never registered, from an importable module Keras 3 will not import
+    (None, "__main__", True),  # never registered, defined in the training script
+    ("FactsLayers", "__main__", True),  # registered in the training script: gone in a fresh process
+    ("FactsLayers", None, False),  # registered in an importable module, imported before loading
+])  # fmt: skip
+def test_keras3_loads_a_custom_layer_only_where_ra308_is_silent(keras3, tmp_path, package, module, fires):
+    name = f"FactsDense{package or ''}{'Main' if module else ''}"
+    cls = custom_dense(keras3, name, package=package, module=module)
+    path = tmp_path / "model.keras"
+    keras3.Sequential([keras3.Input((3,)), cls(2, name="custom")]).save(path)
+    if package is not None and module == "__main__":
+        keras3.saving.get_custom_objects().pop(f"{package}>{name}")  # a fresh process
+    model, error = load_or_error(keras3.saving.load_model, path)
+    assert (model is None) == fires, error
+    if fires:
+        assert "could not be deserialized" in error
+        key = f"{package}>{name}" if package else name  # what the file names the class by
+        model, error = load_or_error(keras3.saving.load_model, path, custom_objects={key: cls})
+        assert model is not None and call_once(model, (3,)) == 0, error
+    assert findings(path, "RA308") == ([("custom", None, "error")] if fires else [])

@@ -300,7 +300,12 @@ def is_builtin_layer(layer: Layer) -> bool:
     """A Keras layer class, not a custom one that shares its name (registered `pkg>Name`, own module)."""
     if layer.registered_name is not None and ">" in layer.registered_name:
         return False
-    return layer.module is None or layer.module.split(".")[0] in KERAS_MODULE_ROOTS
+    return layer.module is None or in_keras_module(layer)
+
+
+def in_keras_module(layer: Layer) -> bool:
+    """The layer's saved `module` is one of Keras's own (keras, tf_keras, tensorflow)."""
+    return layer.module is not None and layer.module.split(".")[0] in KERAS_MODULE_ROOTS
 
 
 # --- Which Keras line loads which container under which file name (RA406) -------------------------
@@ -448,6 +453,16 @@ KERAS3_REGISTERED_IN_MAIN = LoadFact(
     "move the class into an importable module, register it there, and import that module before load_model",
     "keras/src/saving/serialization_lib.py serialize_keras_object (module None for __main__)",
 )
+KERAS3_LAYER_UNREGISTERED = LoadFact(
+    KerasLine.KERAS3, "3.0 and later (verified 3.15.1)",
+    'a layer entry whose "module" is not a Keras module (or null) and whose registered_name names no '
+    "package: a custom layer class that was never registered",
+    "load_model imports only Keras's own modules to find a class, so it fails with \"could not "
+    "be deserialized properly\" unless custom_objects names the class",
+    "register the class with @keras.saving.register_keras_serializable(package=...) in an importable "
+    "module and import it before load_model, or pass custom_objects={NAME: NAME}",
+    "keras/src/saving/serialization_lib.py _retrieve_class_or_fn",
+)
 KERAS3_STRING = LoadFact(
     KerasLine.KERAS3, "3.0 and later (verified 3.15.1)",
     "a regularizer saved as a string other than a Keras 3 built-in name",
@@ -507,6 +522,27 @@ def load_fact(tree: ModelTree, regularizer: Regularizer, line: KerasLine | None)
             return TF_KERAS_HDF5_FUNCTION
         if tree.format in ("keras-zip", "keras-dir") and regularizer.origin is Origin.FUNCTION:
             return TF_KERAS_ZIP_FUNCTION
+    return None
+
+
+def layer_load_fact(tree: ModelTree, layer: Layer, line: KerasLine | None) -> LoadFact | None:
+    """The LoadFact that makes this layer's own class fail to load in the loading line, if any.
+
+    Only Keras 3-form entries (they carry registered_name) are judged: for the older forms, telling
+    a custom class from a built-in would need every line's list of layer classes. With no line
+    known, only an unregistered class saved with "module": null counts: no line can import it.
+    """
+    if not isinstance(layer.registered_name, str) or in_keras_module(layer):
+        return None
+    unregistered = ">" not in layer.registered_name
+    if line is None and unregistered and layer.module is None:
+        return KERAS3_LAYER_UNREGISTERED
+    if line is not KerasLine.KERAS3:
+        return None
+    if unregistered:
+        return KERAS3_LAYER_UNREGISTERED
+    if layer.module is None and saving_line(tree) is KerasLine.KERAS3:  # Keras 3 writes null for __main__
+        return KERAS3_REGISTERED_IN_MAIN
     return None
 
 

@@ -9,9 +9,11 @@ from regaudit.checks.keras_facts import (
     KERAS3_REGISTERED_IN_MAIN,
     KERAS3_STRING,
     KERAS3_UNKNOWN_ARGUMENT,
+    KERAS3_LAYER_UNREGISTERED,
     TF_KERAS_HDF5_FUNCTION,
     TF_KERAS_ZIP_FUNCTION,
     LoadFact,
+    layer_load_fact,
     load_fact,
     loading_line,
     unknown_arguments,
@@ -131,6 +133,21 @@ def regularizer_keras3_cannot_load(tree: ModelTree, context: RuleContext) -> Ite
             arguments = ", ".join(unknown_arguments(regularizer))
             subject = f"{regularizer.class_name} with argument(s) {arguments} it does not take"
             yield Hit.on(layer, regularizer, _fact_message(subject, fact, regularizer))
+
+
+@check("RA308")
+def custom_layer_keras3_cannot_load(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
+    line = loading_line(tree, context.settings.target_keras)
+    for layer in (tree.root, *tree.written_layers()):
+        fact = layer_load_fact(tree, layer, line)
+        if fact is None:
+            continue
+        name = layer.class_name
+        where = f" from module {layer.module}" if layer.module else " defined in the training script"
+        fix = fact.fix.replace("{NAME: NAME}", f"{{'{name}': {name}}}")
+        registration = "not registered" if fact is KERAS3_LAYER_UNREGISTERED else f"registered as {layer.registered_name}"
+        yield Hit(layer.path or None, None,
+                  f"custom layer class {name}{where}, {registration}: in {fact.line.value}, {fact.what}; there, {fix}")
 
 
 def _fact_message(subject: str, fact: LoadFact, regularizer: Regularizer) -> str:
