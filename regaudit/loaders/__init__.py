@@ -184,7 +184,12 @@ def _load_directory(path: Path) -> ModelTree:
         from regaudit.loaders.savedmodel import load_saved_model
 
         return load_saved_model(path)
-    raise NotAModel("no Keras model files found in this directory")
+    # A walk passes over what exclude, extend-exclude and .gitignore leave out: say so, since a
+    # folder of models that git ignores (a build or cache folder) otherwise looks empty.
+    raise NotAModel(
+        "no Keras model files found in this directory (paths left out by exclude, extend-exclude "
+        "or .gitignore are not looked at; --no-respect-gitignore looks at gitignored ones)"
+    )
 
 
 def _is_artifact_directory(path: Path) -> bool:
