@@ -56,11 +56,15 @@ def lambda_regularizer(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
         )
 
 
+def _load_facts(tree: ModelTree, context: RuleContext) -> Iterator[tuple[Layer, Regularizer, LoadFact | None]]:
+    """Each regularizer as written, with the LoadFact that makes it fail in the loading line (or None)."""
+    line = loading_line(tree, context.settings.target_keras)
+    return ((layer, r, load_fact(tree, r, line)) for layer, r in tree.written_regularizers())
+
+
 @check("RA303")
 def function_regularizer(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
-    line = loading_line(tree, context.settings.target_keras)
-    for layer, regularizer in tree.written_regularizers():
-        fact = load_fact(tree, regularizer, line)
+    for layer, regularizer, fact in _load_facts(tree, context):
         if fact in (TF_KERAS_HDF5_FUNCTION, TF_KERAS_ZIP_FUNCTION):  # registered functions too
             yield Hit.on(layer, regularizer, _fact_message(f"function {regularizer.class_name} as regularizer", fact, regularizer))
         elif fact is None and regularizer.origin is Origin.FUNCTION:
@@ -77,9 +81,8 @@ def function_regularizer(tree: ModelTree, context: RuleContext) -> Iterator[Hit]
 @check("RA304")
 def registered_custom_regularizer(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
     allowed = context.settings.allowed_packages
-    line = loading_line(tree, context.settings.target_keras)
-    for layer, regularizer in _with_origin(tree, Origin.REGISTERED):
-        if load_fact(tree, regularizer, line) is not None:  # it fails to load: RA303, RA306 or RA307 say how
+    for layer, regularizer, fact in _load_facts(tree, context):
+        if regularizer.origin is not Origin.REGISTERED or fact is not None:  # a load failure: RA303, RA306 or RA307
             continue
         name = regularizer.registered_name or regularizer.class_name
         package = name.split(">")[0]
@@ -114,9 +117,7 @@ def unknown_regularizer(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
 
 @check("RA306")
 def regularizer_registered_in_main(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
-    line = loading_line(tree, context.settings.target_keras)
-    for layer, regularizer in tree.written_regularizers():
-        fact = load_fact(tree, regularizer, line)
+    for layer, regularizer, fact in _load_facts(tree, context):
         if fact is KERAS3_REGISTERED_IN_MAIN:
             name = regularizer.registered_name or regularizer.class_name
             yield Hit.on(layer, regularizer, _fact_message(f"custom regularizer {name}", fact, regularizer))
@@ -124,9 +125,7 @@ def regularizer_registered_in_main(tree: ModelTree, context: RuleContext) -> Ite
 
 @check("RA307")
 def regularizer_keras3_cannot_load(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
-    line = loading_line(tree, context.settings.target_keras)
-    for layer, regularizer in tree.written_regularizers():
-        fact = load_fact(tree, regularizer, line)
+    for layer, regularizer, fact in _load_facts(tree, context):
         if fact is KERAS3_STRING:
             yield Hit.on(layer, regularizer, _fact_message(f"the string regularizer {regularizer.identifier!r}", fact, regularizer))
         elif fact is KERAS3_UNKNOWN_ARGUMENT:
@@ -144,16 +143,19 @@ def custom_layer_keras3_cannot_load(tree: ModelTree, context: RuleContext) -> It
             continue
         name = layer.class_name
         where = f" from module {layer.module}" if layer.module else " defined in the training script"
-        fix = fact.fix.replace("{NAME: NAME}", f"{{'{name}': {name}}}")
         registration = "not registered" if fact is KERAS3_LAYER_UNREGISTERED else f"registered as {layer.registered_name}"
-        yield Hit(layer.path or None, None,
-                  f"custom layer class {name}{where}, {registration}: in {fact.line.value}, {fact.what}; there, {fix}")
+        yield Hit(layer.path or None, None, _load_message(f"custom layer class {name}{where}, {registration}", fact, name))
 
 
 def _fact_message(subject: str, fact: LoadFact, regularizer: Regularizer) -> str:
-    """`<subject>: in <line>, <what happens>; there, <what fixes it>`."""
-    name = regularizer.class_name or "it"
-    fix = fact.fix.replace("{NAME: NAME}", f"{{'{name}': {name}}}")
+    """The load failure of a regularizer entry; a built-in saved as a string is told how to write it."""
+    fix = None
     if fact is KERAS3_STRING and regularizer.class_name in BUILTIN_DEFAULTS:  # "l1_l2": say what it meant
         fix = f"write {regularizer.argument}={keras_spelling(regularizer) or regularizer_label(regularizer)} in code and save again"
+    return _load_message(subject, fact, regularizer.class_name or "it", fix)
+
+
+def _load_message(subject: str, fact: LoadFact, name: str, fix: str | None = None) -> str:
+    """`<subject>: in <line>, <what happens>; there, <what fixes it>`, the fix naming `name`."""
+    fix = fix or fact.fix.replace("{NAME: NAME}", f"{{'{name}': {name}}}")
     return f"{subject}: in {fact.line.value}, {fact.what}; there, {fix}"
