@@ -342,6 +342,8 @@ def test_about_links_open_the_collapsed_rule_documentation(zoo, tmp_path):
         documentation = page.locator("#rule-RA303 details")
         assert documentation.evaluate("d => d.open") is False
         page.get_by_role("link", name="About RA303").click()
+        # The rule's docs are opened on `hashchange`, which the browser fires in a later task.
+        page.wait_for_function("() => document.querySelector('#rule-RA303 details').open", timeout=5000)
         assert documentation.evaluate("d => d.open") is True
 
 
