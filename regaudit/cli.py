@@ -6,8 +6,9 @@ import io
 import os
 import re
 import sys
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, TextIO
+from typing import Any, Callable, Iterator, NamedTuple, TextIO
 
 import click
 
@@ -126,8 +127,9 @@ def check(paths: tuple[str, ...], formats: tuple[str, ...], outputs: tuple[str, 
     With no PATH, the current directory is audited. `-` reads a model config JSON from standard
     input.
     """
-    from regaudit.engine import audit
-    from regaudit.suppression import write_baseline as record
+    from regaudit.engine import Audit
+    from regaudit.reporters import feed
+    from regaudit.suppression import BaselineWriter
 
     if baseline and write_baseline:
         raise click.UsageError("--baseline and --write-baseline cannot be used together")
@@ -152,17 +154,19 @@ def check(paths: tuple[str, ...], formats: tuple[str, ...], outputs: tuple[str, 
     if write_baseline:  # record everything the configuration reports, not what an old baseline hid
         settings = _without_baseline(settings)
     show_progress = sys.stderr.isatty() and not quiet
-    result = audit(paths or (".",), settings, jobs=jobs, ignore_unknown=ignore_unknown,
-                   progress=_progress_bar if show_progress else None)
+    run = Audit(paths or (".",), settings, jobs=jobs, ignore_unknown=ignore_unknown,
+                progress=_progress_bar if show_progress else None)
     presentation = _Presentation(settings, quiet, exit_zero, not ignore_unknown, color, statistics,
                                  root or _repository_root(Path.cwd()))
-    for format_, output in destinations:
-        _emit(output, lambda stream, f=format_: _render_check(result, f, presentation, stream))
-    if write_baseline:
-        entries = record(write_baseline, result)
-        click.echo(f"regaudit: wrote {entries} baseline entries to {write_baseline}", err=True)
+    baseline_writer = BaselineWriter(write_baseline) if write_baseline else None
+    with ExitStack() as streams:  # every report is written as the run goes, each artifact once
+        consumers = [_check_reporter(format_, presentation, streams.enter_context(_destination(output)))
+                     for format_, output in destinations]
+        feed(consumers + ([baseline_writer] if baseline_writer else []), run, lambda: run.totals)
+    if baseline_writer:
+        click.echo(f"regaudit: wrote {baseline_writer.entries} baseline entries to {write_baseline}", err=True)
     gate = None if (write_baseline or exit_zero) else settings.fail_on
-    sys.exit(result.exit_code(gate, require_audit=not ignore_unknown))
+    sys.exit(run.totals.exit_code(gate, require_audit=not ignore_unknown))
 
 
 def _hoist_hook_arguments(argv: list[str]) -> list[str]:
@@ -414,9 +418,9 @@ def _repository_root(start: Path) -> Path:
     return start
 
 
-def _render_check(result, format_: str, presentation: _Presentation, stream: TextIO) -> None:
+def _check_reporter(format_: str, presentation: _Presentation, stream: TextIO):
     from regaudit.catalog import load_catalog
-    from regaudit.reporters import ReportContext, render
+    from regaudit.reporters import ReportContext, reporter
 
     on_stdout = stream is sys.stdout
     context = ReportContext(
@@ -430,11 +434,8 @@ def _render_check(result, format_: str, presentation: _Presentation, stream: Tex
         require_audit=presentation.require_audit,
     )
     if presentation.statistics and on_stdout:
-        from regaudit.reporters import statistics as per_rule
-
-        per_rule.render(result, context, stream, as_json=format_ == "json")
-    else:
-        render(format_, result, context, stream)
+        return reporter("statistics", context, stream, as_json=format_ == "json")
+    return reporter(format_, context, stream)
 
 
 def _text_width(stream: object) -> int:
@@ -449,11 +450,18 @@ def _text_width(stream: object) -> int:
 
 
 def _emit(output: Path | None, write: Callable[[TextIO], None]) -> None:
+    with _destination(output) as stream:
+        write(stream)
+
+
+@contextmanager
+def _destination(output: Path | None) -> Iterator[TextIO]:
+    """Standard output, or a buffer written whole to `output` once the report is complete."""
     if output is None:
-        write(sys.stdout)
+        yield sys.stdout
         return
     buffer = io.StringIO()
-    write(buffer)
+    yield buffer
     _write_whole(output, buffer.getvalue())
 
 

@@ -5,10 +5,11 @@ Examining an artifact is independent of every other, so with `jobs > 1` it runs 
 processes; suppressions remember what they hid (for RA907/RA908), so they are applied here, in
 input order, and the result is the same as a serial run's.
 
-What is kept for the report is small: once the checks have run, a tree drops its layers' raw
-config (see `ModelTree.release_config`), and the kept results are moved out of the garbage
-collector's way in batches, so that a run over many files costs the same per file at the end as
-at the start.
+The command line keeps nothing: `Audit` streams each finished result to the reporters, which
+render it and forget it. `audit()` keeps every result for a library caller; what it keeps is
+small (once the checks have run, a tree drops its layers' raw config, see
+`ModelTree.release_config`), and the kept results are moved out of the garbage collector's way
+in batches, so that a run over many files costs the same per file at the end as at the start.
 """
 
 import gc
@@ -24,7 +25,7 @@ from regaudit.config import Settings
 from regaudit.exclusion import path_filter
 from regaudit.loaders import STDIN, Candidate, discover, load, should_report
 from regaudit.loaders.problems import ArtifactProblem, OverLimits
-from regaudit.outcomes import ArtifactResult, AuditResult, Diagnostic, Finding, Status
+from regaudit.outcomes import ArtifactResult, AuditResult, Diagnostic, Finding, RunTotals, Status
 from regaudit.selection import RuleSelection
 from regaudit.suppression import Baseline, Ignores, Stale
 from regaudit.tree import ModelTree
@@ -37,42 +38,72 @@ INTERNAL_ERROR = "RA909"
 Progress = Callable[[Iterable["ArtifactResult | None"], int], Iterable["ArtifactResult | None"]]
 
 
-def audit(
-    paths: Iterable[str] | str,
-    settings: Settings | None = None,
-    *,
-    jobs: int = 1,
-    ignore_unknown: bool = False,
-    progress: Progress | None = None,
-) -> AuditResult:
-    """Audit `paths` (files and directories, in the order given) with resolved `settings`.
-
-    `jobs` is the number of worker processes: 1 examines every file in this process; 0 means one
-    per CPU when there are at least PARALLEL_MIN_FILES files, else none. The result is the same
-    whatever `jobs` is. Raises nothing for a bad input: each becomes an artifact with an error.
+def audit(paths: Iterable[str] | str, settings: Settings | None = None, **options: Any) -> AuditResult:
+    """Audit `paths` (files and directories, in the order given) with resolved `settings`, and
+    keep every artifact's result: what `regaudit.audit()` gives library callers. `options` are
+    `Audit`'s (`jobs`, `ignore_unknown`, `progress`). Raises nothing for a bad input: each
+    becomes an artifact with an error.
     """
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    settings = settings or Settings()
-    catalog = load_catalog()
-    exclude = path_filter(settings).excluded
-    candidates = list(discover(paths, ignore_unknown=ignore_unknown, exclude=exclude, force_exclude=settings.force_exclude))
-    if any(candidate.display == STDIN for candidate in candidates):
-        jobs = 1  # standard input can be read by this process only
-    examined = _examine_all(candidates, settings, catalog, jobs)
-    if progress is not None:
-        examined = progress(examined, len(candidates))
-    suppressions = _Suppressions(settings, catalog)
+    run = Audit(paths, settings, **options)
     result = AuditResult()
     with _KeptOutOfGc() as kept:
+        for artifact in run:
+            result.artifacts.append(artifact)
+            kept()
+    result.configuration = run.totals.configuration
+    result.fail_on = run.totals.fail_on
+    return result
+
+
+class Audit:
+    """An audit as a stream: iterating gives each artifact's finished result (suppressions
+    applied) in input order, as soon as it and every artifact before it have been examined;
+    nothing is kept. Once the iteration ends, `totals` holds the run's counts, configuration
+    findings (RA907/RA908, known only then) and gate. Iterate once.
+
+    `jobs` is the number of worker processes: 1 examines every file in this process; 0 means one
+    per CPU when there are at least PARALLEL_MIN_FILES files, else none. The results are the same
+    whatever `jobs` is. `ignore_unknown` passes over named files that are not models; `progress`
+    wraps the stream of examined artifacts (e.g. to draw a progress bar).
+
+    The command line renders each result as it comes (see `regaudit.reporters.feed`), so that
+    rendering overlaps the workers' examining and memory stays flat however many files a run has.
+    """
+
+    def __init__(
+        self,
+        paths: Iterable[str] | str,
+        settings: Settings | None = None,
+        *,
+        jobs: int = 1,
+        ignore_unknown: bool = False,
+        progress: Progress | None = None,
+    ) -> None:
+        self.paths = [paths] if isinstance(paths, (str, os.PathLike)) else paths
+        self.settings = settings or Settings()
+        self.jobs = jobs
+        self.ignore_unknown = ignore_unknown
+        self.progress = progress
+        self.totals = RunTotals(self.settings.fail_on)
+
+    def __iter__(self) -> Iterator[ArtifactResult]:
+        settings, jobs = self.settings, self.jobs
+        catalog = load_catalog()
+        exclude = path_filter(settings).excluded
+        candidates = list(discover(self.paths, ignore_unknown=self.ignore_unknown, exclude=exclude,
+                                   force_exclude=settings.force_exclude))
+        if any(candidate.display == STDIN for candidate in candidates):
+            jobs = 1  # standard input can be read by this process only
+        examined = _examine_all(candidates, settings, catalog, jobs)
+        if self.progress is not None:
+            examined = self.progress(examined, len(candidates))
+        suppressions = _Suppressions(settings, catalog)
         for artifact in examined:
             if artifact is not None:
                 suppressions.apply(artifact)
-                result.artifacts.append(artifact)
-                kept()
-    result.configuration = suppressions.findings()
-    result.fail_on = settings.fail_on
-    return result
+                self.totals.add(artifact)
+                yield artifact
+        self.totals.configuration = suppressions.findings()
 
 
 # `jobs=0`: one worker per CPU, or none when there are fewer files than PARALLEL_MIN_FILES.
@@ -273,10 +304,10 @@ def _collector_paused() -> Iterator[None]:
 
 
 class _KeptOutOfGc:
-    """Keeps the growing list of results out of the cyclic garbage collector's full passes.
+    """Keeps `audit()`'s growing list of results out of the cyclic garbage collector's full passes.
 
-    Every result is kept until the report is written, and each full collection would walk all
-    of them again: 16-48% of a large run's time (issue 11). Every `BATCH` results, the garbage
+    `audit()` keeps every result for its caller, and each full collection would walk all of them
+    again: 16-48% of a large run's time (issue 11). Every `BATCH` results, the garbage
     made since the last batch is collected (a pass over that batch only: everything older is
     frozen) and what survives is frozen (`gc.freeze`). At the end everything is unfrozen again,
     so a library caller's results are collected as usual once dropped. Skipped when the caller

@@ -16,7 +16,7 @@ from typing import Iterable, NamedTuple
 
 from regaudit.catalog import Catalog
 from regaudit.config import Settings
-from regaudit.outcomes import ArtifactResult, AuditResult, Finding
+from regaudit.outcomes import ArtifactResult, Finding
 
 UNUSED_SUPPRESSION = "RA907"
 STALE_BASELINE_ENTRY = "RA908"
@@ -154,18 +154,30 @@ class Baseline:
         ]
 
 
-def write_baseline(path: Path, result: AuditResult) -> int:
-    """Record every finding of the run; returns the number of entries written."""
-    counts: Counter = Counter()
-    for artifact in result.artifacts:
-        name = _relative_to(artifact.path, path.parent)
-        counts.update((name, finding.layer, finding.rule) for finding in artifact.findings)
-    entries = [
-        {"artifact": artifact, "layer": layer, "rule": rule, "count": count}
-        for (artifact, layer, rule), count in sorted(counts.items(), key=_entry_order)
-    ]
-    path.write_text(json.dumps({"regaudit_baseline": BASELINE_FORMAT, "findings": entries}, indent=2) + "\n")
-    return len(entries)
+class BaselineWriter:
+    """Records every finding of a run as the artifacts go by (a consumer of the engine's stream,
+    beside the reporters: `artifact(a)` each, then `end(totals)` writes the file). Keeps counts
+    per (artifact, layer, rule) only; `entries` is the number written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.counts: Counter = Counter()
+        self.entries = 0
+
+    def begin(self) -> None:
+        pass
+
+    def artifact(self, artifact: ArtifactResult) -> None:
+        name = _relative_to(artifact.path, self.path.parent)
+        self.counts.update((name, finding.layer, finding.rule) for finding in artifact.findings)
+
+    def end(self, totals: object) -> None:
+        entries = [
+            {"artifact": artifact, "layer": layer, "rule": rule, "count": count}
+            for (artifact, layer, rule), count in sorted(self.counts.items(), key=_entry_order)
+        ]
+        self.path.write_text(json.dumps({"regaudit_baseline": BASELINE_FORMAT, "findings": entries}, indent=2) + "\n")
+        self.entries = len(entries)
 
 
 def _entry_order(item: tuple) -> tuple:

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import MODELS
+from conftest import GOLDEN_INPUTS, GOLDEN_OPTIONS, MODELS, golden_context, rendered
 from regaudit import checks, engine
 from regaudit.config import Settings
 from regaudit.engine import audit
@@ -148,3 +148,82 @@ def test_trees_in_results_keep_what_reporters_read_and_drop_the_raw_config():
     assert all(layer.config == {} for layer in [artifact.tree.root, *layers])
     assert all(layer.name and layer.class_name for layer in layers)
     assert any(layer.regularizers for layer in layers) and any(layer.weights for layer in layers)
+
+
+class _Recorder:
+    """A consumer of the engine's stream that notes when each artifact reaches it."""
+
+    def __init__(self, events: list) -> None:
+        self.events = events
+        self.alive: list = []
+
+    def begin(self) -> None:
+        self.events.append("begin")
+
+    def artifact(self, artifact) -> None:
+        import weakref
+
+        gc.collect()
+        # Every artifact handed on before this one is gone: the stream keeps nothing.
+        assert [ref() for ref in self.alive] == [None] * len(self.alive)
+        self.alive.append(weakref.ref(artifact))
+        self.events.append(("rendered", os.path.basename(artifact.path)))
+
+    def end(self, totals) -> None:
+        self.events.append(("end", totals.artifacts))
+
+
+def _copies(tmp_path, count: int) -> list[str]:
+    paths = []
+    for index in range(count):
+        paths.append(str(tmp_path / f"m{index}.keras"))
+        shutil.copyfile(GOOD, paths[-1])
+    return paths
+
+
+def test_each_artifact_reaches_the_reporters_before_the_next_is_examined_and_is_then_forgotten(tmp_path, monkeypatch):
+    from regaudit.reporters import feed
+
+    events: list = []
+    original = checks.all_checks()["RA001"]
+
+    def noted(tree, context):
+        events.append("examined")
+        return original(tree, context)
+
+    monkeypatch.setitem(checks.CHECKS, "RA001", noted)
+    paths = _copies(tmp_path, 3)
+    run = engine.Audit(paths, Settings())
+    feed([_Recorder(events)], run, lambda: run.totals)
+    assert run.totals.status_count(Status.OK) == 3
+    assert events == [
+        "begin", "examined", ("rendered", "m0.keras"), "examined", ("rendered", "m1.keras"),
+        "examined", ("rendered", "m2.keras"), ("end", 3),
+    ]
+
+
+def test_a_parallel_stream_keeps_nothing_and_keeps_the_input_order(tmp_path):
+    from regaudit.reporters import feed
+
+    events: list = []
+    paths = _copies(tmp_path, 20)
+    run = engine.Audit(paths, Settings(), jobs=2)
+    feed([_Recorder(events)], run, lambda: run.totals)
+    assert events == ["begin", *[("rendered", f"m{index}.keras") for index in range(20)], ("end", 20)]
+    assert run.totals.status_count(Status.OK) == 20
+
+
+@pytest.mark.parametrize("format_", ["text", "concise", "json", "html", "sarif", "junit", "github", "markdown"])
+def test_a_streamed_report_is_the_report_of_the_finished_result(format_, golden_result):
+    import io
+
+    from regaudit.catalog import load_catalog
+    from regaudit.config import parse_options, settings_from
+    from regaudit.reporters import feed, reporter
+
+    known = load_catalog().is_selector
+    settings = settings_from(parse_options(GOLDEN_OPTIONS, known_code=known, origin="test"))
+    run = engine.Audit(GOLDEN_INPUTS, settings)
+    stream = io.StringIO()
+    feed([reporter(format_, golden_context(), stream)], run, lambda: run.totals)
+    assert stream.getvalue() == rendered(format_, golden_result)

@@ -11,14 +11,18 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import dense, require
+from conftest import dense, rendered, require
 
 import regaudit
-from regaudit.reporters.json import document as json_document
 
 K3_DENSE = {"module": "keras.layers", "class_name": "Dense", "registered_name": None,
             "config": {"name": "d", "units": 2, "kernel_initializer": {}}}
 CONFIG = json.dumps({"class_name": "Sequential", "config": {"name": "m", "layers": [dense("d", kernel_initializer={})]}})
+
+
+def json_document(result) -> dict:
+    """The JSON report of `result`, as the command line writes it."""
+    return json.loads(rendered("json", result))
 
 
 def _write_attribute(file: h5py.File, name: str, kind: str) -> None:

@@ -1,16 +1,27 @@
-"""Reporters render a finished :class:`AuditResult`; they never filter, read config or load files.
+"""Reporters render finished results; they never filter, read config or load files.
 
-Each format is one module exposing ``render(result, context, stream)``. What a reporter needs
-beyond the result (the catalog for rule documentation, and presentation settings resolved once
+A report is written as a run goes: a :class:`Reporter` is given `begin()`, then `artifact(a)` for
+each artifact's finished result in input order (suppressions applied), then `end(totals)` with
+the run's :class:`RunTotals` (counts for the summary, configuration findings, the gate). The
+command line feeds its reporters from the engine's stream (`regaudit.engine.Audit`), so that
+each artifact is rendered while the next ones are examined, and then forgotten: memory stays
+flat with the number of files. `render(format, result, ...)` feeds the same reporter from a
+finished :class:`AuditResult`, for library callers: one rendering code per format serves both.
+
+Each format is one module. A module whose layout can be written in input order exposes a
+``Reporter`` class (a subclass of :class:`Reporter`). A module that needs the whole run before its
+first artifact exposes ``render(result, context, stream)`` instead, and is given a finished
+AuditResult at the end (:class:`WholeRun` keeps the artifacts until then). What a reporter needs
+beyond the results (the catalog for rule documentation, and presentation settings resolved once
 by the command line) comes in the :class:`ReportContext`.
 """
 
 import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple, Sequence, TextIO
 
 from regaudit.catalog import Catalog
-from regaudit.outcomes import AuditResult, Severity
+from regaudit.outcomes import ArtifactResult, AuditResult, RunTotals, Severity
 
 if TYPE_CHECKING:
     from regaudit.diff import DiffResult
@@ -34,10 +45,68 @@ class ReportContext(NamedTuple):
     require_audit: bool = True  # False with --ignore-unknown: a run that audits nothing passes
 
 
-def render(format: str, result: AuditResult, context: ReportContext, stream: TextIO) -> None:
+class Reporter:
+    """One report being written to `stream`: `begin()`, `artifact(a)` per finished artifact in
+    input order, then `end(totals)`. A subclass keeps only what its end needs."""
+
+    def __init__(self, context: ReportContext, stream: TextIO) -> None:
+        self.context = context
+        self.stream = stream
+
+    def begin(self) -> None:
+        """Called once, before the first artifact."""
+
+    def artifact(self, artifact: ArtifactResult) -> None:
+        raise NotImplementedError
+
+    def end(self, totals: RunTotals) -> None:
+        raise NotImplementedError
+
+
+class WholeRun(Reporter):
+    """A format that needs the whole run before its first artifact: the artifacts are kept, and
+    the module's `render(result, context, stream)` is given the finished AuditResult at the end.
+    Memory grows with the run, as it did before the reports were streamed."""
+
+    def __init__(self, context: ReportContext, stream: TextIO, render: Callable[..., None]) -> None:
+        super().__init__(context, stream)
+        self.render = render
+        self.result = AuditResult()
+
+    def artifact(self, artifact: ArtifactResult) -> None:
+        self.result.artifacts.append(artifact)
+
+    def end(self, totals: RunTotals) -> None:
+        self.result.configuration = totals.configuration
+        self.result.fail_on = totals.fail_on
+        self.render(self.result, self.context, self.stream)
+
+
+def reporter(format: str, context: ReportContext, stream: TextIO, **options: Any) -> Reporter:
+    """The reporter of `format` (one of FORMATS, or "statistics"), writing to `stream`."""
     # Imported on demand: the text path must not pay for the others.
     module = importlib.import_module(f"regaudit.reporters.{format}")
-    module.render(result, context, stream)
+    if hasattr(module, "Reporter"):
+        return module.Reporter(context, stream, **options)
+    return WholeRun(context, stream, module.render)
+
+
+def feed(reporters: Sequence[Reporter], artifacts: Iterable[ArtifactResult], totals: Callable[[], RunTotals]) -> None:
+    """Give every reporter each artifact as it comes, then the run's totals (`totals()` is called
+    once the artifacts are exhausted: a streaming run knows them only then)."""
+    for each in reporters:
+        each.begin()
+    for artifact in artifacts:
+        for each in reporters:
+            each.artifact(artifact)
+    finished = totals()
+    for each in reporters:
+        each.end(finished)
+
+
+def render(format: str, result: AuditResult, context: ReportContext, stream: TextIO) -> None:
+    """Render a finished result: the format's reporter fed from it."""
+    feed([reporter(format, context, stream)], result.artifacts, result.totals)
 
 
 def render_diff(format: str, result: "DiffResult", context: ReportContext, stream: TextIO) -> None:

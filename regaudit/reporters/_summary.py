@@ -4,7 +4,7 @@ listed."""
 
 from typing import Any
 
-from regaudit.outcomes import AuditResult, Severity, Status
+from regaudit.outcomes import RunTotals, Severity, Status
 from regaudit.tree import Regularizer
 
 STATUS_WORDS = {Status.OK: "audited", Status.SKIPPED: "skipped", Status.ERROR: "unreadable"}
@@ -13,12 +13,12 @@ NOTHING_AUDITED = "nothing was audited: no input held a model regaudit could rea
 _SLOT_ORDER = ("kernel", "depthwise", "pointwise", "embeddings", "recurrent", "alpha", "gamma", "beta", "bias")
 
 
-def summary_parts(result: AuditResult) -> tuple[str, str]:
+def summary_parts(totals: RunTotals) -> tuple[str, str]:
     """("6 artifacts (4 audited, 1 skipped, 1 unreadable)", "10 findings (1 error, 4 warnings, 5 info)")."""
     statuses = ", ".join(
-        f"{count} {word}" for status, word in STATUS_WORDS.items() if (count := len(result.with_status(status)))
+        f"{count} {word}" for status, word in STATUS_WORDS.items() if (count := totals.status_count(status))
     )
-    return f"{plural(len(result.artifacts), 'artifact')} ({statuses or 'none'})", counts(result.severity_counts())
+    return f"{plural(totals.artifacts, 'artifact')} ({statuses or 'none'})", counts(totals.severity_counts())
 
 
 def counts(by_severity: dict[Severity, int]) -> str:
@@ -46,23 +46,23 @@ def slot_rank(regularizer: Regularizer) -> tuple[int, str]:
     return (len(_SLOT_ORDER), regularizer.slot)
 
 
-def failure_reasons(result: AuditResult, context: Any) -> list[str]:
+def failure_reasons(totals: RunTotals, context: Any) -> list[str]:
     """Why the run fails (empty when it passes), in the words of its last line:
     `1 input could not be read`, `2 findings at or above error`."""
     reasons = []
-    unreadable = len(result.with_status(Status.ERROR))
+    unreadable = totals.status_count(Status.ERROR)
     if unreadable:
         reasons.append(f"{plural(unreadable, 'input')} could not be read")
-    elif context.require_audit and not result.with_status(Status.OK):
+    elif context.require_audit and not totals.status_count(Status.OK):
         reasons.append("nothing was audited")
     gate = None if context.exit_zero else context.fail_on
-    failing = result.failing(gate)
+    failing = totals.failing(gate)
     if failing and gate is not None:
         reasons.append(f"{plural(failing, 'finding')} at or above {gate.value}")
     return reasons
 
 
-def verdict_line(result: AuditResult, context: Any) -> str | None:
+def verdict_line(totals: RunTotals, context: Any) -> str | None:
     """`failed: 2 findings at or above error`, or None when the run passes."""
-    reasons = failure_reasons(result, context)
+    reasons = failure_reasons(totals, context)
     return "failed: " + "; ".join(reasons) if reasons else None

@@ -18,28 +18,32 @@ Actions workflow command in the CI log the hook writes to.
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from typing import Any
 
-from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Status
+from regaudit import reporters
+from regaudit.outcomes import ArtifactResult, Finding, RunTotals, Status
 from regaudit.reporters._escape import log_text
 from regaudit.reporters._summary import STATUS_WORDS, summary_parts, verdict_line
 
 CONFIGURATION = "(configuration)"
 
 
-def render(result: AuditResult, context: Any, stream: TextIO) -> None:
-    lines = []
-    for artifact in result.artifacts:
-        if artifact.error is not None and not (context.quiet and artifact.status is Status.SKIPPED):
-            lines.append(_input_line(artifact, context))
+class Reporter(reporters.Reporter):
+    def artifact(self, artifact: ArtifactResult) -> None:
+        lines = []
+        if artifact.error is not None and not (self.context.quiet and artifact.status is Status.SKIPPED):
+            lines.append(_input_line(artifact, self.context))
         lines += [finding_line(artifact.path, finding) for finding in artifact.findings]
-    lines += [finding_line(CONFIGURATION, finding) for finding in result.configuration]
-    if not context.quiet:
-        lines.append("; ".join(summary_parts(result)))
-        verdict = verdict_line(result, context)
-        if verdict:
-            lines.append(verdict)
-    stream.write("".join(line + "\n" for line in lines))
+        self.stream.write("".join(line + "\n" for line in lines))
+
+    def end(self, totals: RunTotals) -> None:
+        lines = [finding_line(CONFIGURATION, finding) for finding in totals.configuration]
+        if not self.context.quiet:
+            lines.append("; ".join(summary_parts(totals)))
+            verdict = verdict_line(totals, self.context)
+            if verdict:
+                lines.append(verdict)
+        self.stream.write("".join(line + "\n" for line in lines))
 
 
 def finding_line(path: str, finding: Finding) -> str:

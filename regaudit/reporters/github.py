@@ -78,7 +78,7 @@ def _grouped(annotations: list[_Annotation], crowded: set[str]) -> list[_Annotat
 
 
 def _totals(result: AuditResult, crowded: set[str]) -> str:
-    artifacts, findings = summary_parts(result)
+    artifacts, findings = summary_parts(result.totals())
     if not crowded:
         return f"{artifacts}; {findings}"
     return (f"{artifacts}; {findings}. GitHub shows only {ANNOTATION_LIMIT} annotations of each level per "

@@ -54,7 +54,7 @@ def render(result: AuditResult, context: Any, stream: TextIO) -> None:
     page = _template().render(
         result=result,
         # The text report's wording, on one line: a page is wider than a terminal.
-        summary="; ".join(summary_parts(result)),
+        summary="; ".join(summary_parts(result.totals())),
         scanned=_scanned(located, prefix),
         prefix=prefix,
         artifacts=[_artifact(artifact, path[len(prefix) + 1:] if prefix else path)

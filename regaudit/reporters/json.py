@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
-from regaudit import __version__
-from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
+from regaudit import __version__, reporters
+from regaudit.outcomes import ArtifactResult, Finding, RunTotals, Severity, Status
 from regaudit.reporters._escape import json_for_logs
 from regaudit.tree import Layer, Regularizer
 
@@ -17,24 +17,41 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 
 
-def render(result: AuditResult, context: Any, stream: TextIO) -> None:
-    # One write of the whole text: json.dump would write every token separately, which costs
-    # more than encoding them (bench/RESULTS.md).
-    stream.write(json_for_logs(json.dumps(document(result), indent=2, allow_nan=False)) + "\n")
+class Reporter(reporters.Reporter):
+    """The document written as the run goes: its head, each artifact's object as it arrives, then
+    the configuration findings and the summary. The bytes are those of `json.dumps(document,
+    indent=2)` of the whole document: each artifact's object is dumped alone and indented to its
+    depth in the `artifacts` list (json.dumps never writes a raw newline inside a string)."""
+
+    def begin(self) -> None:
+        head = _dumps({"schema_version": SCHEMA_VERSION, "tool": {"name": "regaudit", "version": __version__}})
+        self.stream.write(head[: -len("\n}")] + ',\n  "artifacts": [')
+        self.written = 0
+
+    def artifact(self, artifact: ArtifactResult) -> None:
+        # One write per artifact: json.dump would write every token separately, which costs more
+        # than encoding them (bench/RESULTS.md).
+        text = _dumps(_artifact(artifact)).replace("\n", "\n" + _ITEM_INDENT)
+        self.stream.write(("\n" if not self.written else ",\n") + _ITEM_INDENT + text)
+        self.written += 1
+
+    def end(self, totals: RunTotals) -> None:
+        tail = _dumps({
+            "configuration": [_finding(finding) for finding in totals.configuration],
+            "summary": {
+                "artifacts": totals.artifacts,
+                **{status.value: totals.status_count(status) for status in Status},
+                "findings": _severity_counts(totals),
+            },
+        })
+        self.stream.write(("\n  ]" if self.written else "]") + ",\n" + tail[len("{\n"):] + "\n")
 
 
-def document(result: AuditResult) -> dict[str, Any]:
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "regaudit", "version": __version__},
-        "artifacts": [_artifact(artifact) for artifact in result.artifacts],
-        "configuration": [_finding(finding) for finding in result.configuration],
-        "summary": {
-            "artifacts": len(result.artifacts),
-            **{status.value: len(result.with_status(status)) for status in Status},
-            "findings": _severity_counts(result),
-        },
-    }
+_ITEM_INDENT = "    "  # an artifact's object, inside the document's `artifacts` list
+
+
+def _dumps(value: Any) -> str:
+    return json_for_logs(json.dumps(value, indent=2, allow_nan=False))
 
 
 def _artifact(artifact: ArtifactResult) -> dict[str, Any]:
@@ -132,7 +149,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
     }
 
 
-def _severity_counts(source: AuditResult | ArtifactResult) -> dict[str, int]:
+def _severity_counts(source: RunTotals | ArtifactResult) -> dict[str, int]:
     return {severity.value: count for severity, count in source.severity_counts().items()}
 
 

@@ -12,41 +12,53 @@ import json
 from collections import Counter
 from typing import Any, TextIO
 
-from regaudit.outcomes import AuditResult, Status
+from regaudit import reporters
+from regaudit.outcomes import ArtifactResult, RunTotals, Status
 from regaudit.reporters._summary import STATUS_WORDS, failure_reasons, verdict_line
 
 # The formats --statistics can be printed in; any other is a usage error, never silently ignored.
 STATISTICS_FORMATS = ("text", "concise", "json")
 
 
-def render(result: AuditResult, context: Any, stream: TextIO, as_json: bool = False) -> None:
-    findings = Counter((finding.rule, finding.name, finding.severity.value) for finding in result.findings)
-    inputs = Counter(
-        (artifact.error.code, _name(context, artifact.error.code), STATUS_WORDS[artifact.status])
-        for artifact in result.artifacts
-        if artifact.error is not None and artifact.status is not Status.OK
-    )
-    finding_rows = sorted(findings.items(), key=lambda item: (-item[1], item[0][0]))
-    input_rows = sorted(inputs.items(), key=lambda item: (-item[1], item[0][0]))
-    if as_json:
-        document = {
-            "findings": [{"rule": rule, "name": name, "severity": severity, "count": count}
-                         for (rule, name, severity), count in finding_rows],
-            "inputs": [{"code": code, "name": name, "status": status, "count": count}
-                       for (code, name, status), count in input_rows],
-            "failed": failure_reasons(result, context),
-        }
-        stream.write(json.dumps(document, indent=2) + "\n")
-        return
-    if not finding_rows:
-        stream.write("no findings\n")
-    for (rule, name, severity), count in finding_rows:
-        stream.write(f"{count:>5}  {rule}  {severity:<10}  {name}\n")
-    for (code, name, status), count in input_rows:
-        stream.write(f"{count:>5}  {code}  {status:<10}  {name}\n")
-    verdict = verdict_line(result, context)
-    if verdict:
-        stream.write(verdict + "\n")
+class Reporter(reporters.Reporter):
+    """Counts per rule and per diagnostic code, kept as the artifacts go by; printed at the end."""
+
+    def __init__(self, context: Any, stream: TextIO, as_json: bool = False) -> None:
+        super().__init__(context, stream)
+        self.as_json = as_json
+        self.findings: Counter[tuple[str, str, str]] = Counter()
+        self.inputs: Counter[tuple[str, str, str]] = Counter()
+
+    def artifact(self, artifact: ArtifactResult) -> None:
+        self.findings.update((finding.rule, finding.name, finding.severity.value) for finding in artifact.findings)
+        if artifact.error is not None and artifact.status is not Status.OK:
+            code = artifact.error.code
+            self.inputs[(code, _name(self.context, code), STATUS_WORDS[artifact.status])] += 1
+
+    def end(self, totals: RunTotals) -> None:
+        self.findings.update((finding.rule, finding.name, finding.severity.value) for finding in totals.configuration)
+        finding_rows = sorted(self.findings.items(), key=lambda item: (-item[1], item[0][0]))
+        input_rows = sorted(self.inputs.items(), key=lambda item: (-item[1], item[0][0]))
+        stream, context = self.stream, self.context
+        if self.as_json:
+            document = {
+                "findings": [{"rule": rule, "name": name, "severity": severity, "count": count}
+                             for (rule, name, severity), count in finding_rows],
+                "inputs": [{"code": code, "name": name, "status": status, "count": count}
+                           for (code, name, status), count in input_rows],
+                "failed": failure_reasons(totals, context),
+            }
+            stream.write(json.dumps(document, indent=2) + "\n")
+            return
+        if not finding_rows:
+            stream.write("no findings\n")
+        for (rule, name, severity), count in finding_rows:
+            stream.write(f"{count:>5}  {rule}  {severity:<10}  {name}\n")
+        for (code, name, status), count in input_rows:
+            stream.write(f"{count:>5}  {code}  {status:<10}  {name}\n")
+        verdict = verdict_line(totals, context)
+        if verdict:
+            stream.write(verdict + "\n")
 
 
 def _name(context: Any, code: str) -> str:

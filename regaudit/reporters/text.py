@@ -20,8 +20,9 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any, TextIO
 
 from regaudit.describe import regularizer_label
-from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
-from regaudit.reporters import DEFAULT_WIDTH
+from regaudit import reporters
+from regaudit.outcomes import ArtifactResult, Finding, RunTotals, Severity, Status
+from regaudit.reporters import DEFAULT_WIDTH, concise
 from regaudit.reporters._escape import log_text
 from regaudit.reporters._evidence import penalty_cell
 from regaudit.reporters._paths import place
@@ -54,21 +55,31 @@ _SEVERITY_STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.I
 _STATUS_STYLE = {Status.OK: "green", Status.SKIPPED: "yellow", Status.ERROR: "red"}
 
 
-def render(result: AuditResult, context: Any, stream: TextIO) -> None:
-    if context.quiet:
-        from regaudit.reporters import concise
+class Reporter(reporters.Reporter):
+    """Each artifact's section as it arrives; the configuration findings and the summary at the end.
+    With `context.quiet`, the concise format's finding lines instead."""
 
-        concise.render(result, context, stream)
-        return
-    report = _Report(context)
-    for artifact in result.artifacts:
-        stream.write("\n".join(report.artifact(artifact)) + "\n\n")
-    if result.configuration:
-        lines = [report.paint("configuration", "bold")]
-        for finding, places in _grouped(result.configuration):
-            lines += report.finding(finding, places)
-        stream.write("\n".join(lines) + "\n\n")
-    stream.write(report.summary(result) + "\n")
+    def __init__(self, context: Any, stream: TextIO) -> None:
+        super().__init__(context, stream)
+        self.report = _Report(context)
+        self.quiet = concise.Reporter(context, stream) if context.quiet else None
+
+    def artifact(self, artifact: ArtifactResult) -> None:
+        if self.quiet is not None:
+            self.quiet.artifact(artifact)
+            return
+        self.stream.write("\n".join(self.report.artifact(artifact)) + "\n\n")
+
+    def end(self, totals: RunTotals) -> None:
+        if self.quiet is not None:
+            self.quiet.end(totals)
+            return
+        if totals.configuration:
+            lines = [self.report.paint("configuration", "bold")]
+            for finding, places in _grouped(totals.configuration):
+                lines += self.report.finding(finding, places)
+            self.stream.write("\n".join(lines) + "\n\n")
+        self.stream.write(self.report.summary(totals) + "\n")
 
 
 class _Report:
@@ -137,12 +148,12 @@ class _Report:
     def finding(self, finding: Finding, places: list[str]) -> list[str]:
         return _finding_lines(finding, self.paint, places, self.width)
 
-    def summary(self, result: AuditResult) -> str:
-        artifacts, findings = summary_parts(result)
+    def summary(self, totals: RunTotals) -> str:
+        artifacts, findings = summary_parts(totals)
         fits = len(artifacts) + len(findings) + 2 <= self.width
         lines = [self.paint(f"{artifacts}; {findings}" if fits else f"{artifacts}\n{findings}", "bold")]
-        verdict = verdict_line(result, self.context)
-        if not result.with_status(Status.OK) and not (verdict and "nothing was audited" in verdict):
+        verdict = verdict_line(totals, self.context)
+        if not totals.status_count(Status.OK) and not (verdict and "nothing was audited" in verdict):
             lines.append(self.paint(NOTHING_AUDITED, "bold"))
         if verdict:
             lines.append(self.paint(verdict, "red"))
