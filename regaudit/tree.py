@@ -89,7 +89,7 @@ class Layer:
     __slots__ = (
         "name", "class_name", "path", "trainable", "config", "module", "registered_name", "regularizers",
         "parent", "kind", "weights", "absent_weights", "inbound", "outputs", "children", "_consumer_index",
-        "_output_names",
+        "_output_names", "_weight_penalties",
     )
 
     def __init__(
@@ -123,6 +123,7 @@ class Layer:
         self.children: list["Layer"] = []
         self._consumer_index: dict[str, list["Layer"]] | None = None
         self._output_names: tuple[tuple[str, ...], frozenset[str]] | None = None
+        self._weight_penalties: tuple[tuple[Regularizer, ...], tuple[Regularizer, ...]] | None = None
 
     def __repr__(self) -> str:
         return f"Layer({self.path or self.name!r}, {self.class_name})"
@@ -133,7 +134,11 @@ class Layer:
 
     @property
     def weight_regularizers(self) -> tuple[Regularizer, ...]:
-        return tuple(r for r in self.regularizers if r.is_weight_penalty)
+        # Asked by many rules for every layer: kept, and recomputed only if `regularizers` is replaced.
+        cached = self._weight_penalties
+        if cached is None or cached[0] is not self.regularizers:
+            cached = self._weight_penalties = (self.regularizers, tuple(r for r in self.regularizers if r.slot != "activity"))
+        return cached[1]
 
     @property
     def is_covered(self) -> bool:
@@ -258,7 +263,8 @@ class ModelTree:
     """A whole model as read from one artifact."""
 
     __slots__ = (
-        "root", "format", "keras_version", "optimizer", "container", "file_suffix", "disagreements", "_layers", "_written"
+        "root", "format", "keras_version", "optimizer", "container", "file_suffix", "disagreements", "_layers", "_written",
+        "_written_regularizers",
     )
 
     def __init__(
@@ -276,6 +282,7 @@ class ModelTree:
         self.disagreements: tuple[ConfigDisagreement, ...] = ()  # only SavedModels carry two configs
         self._layers: list[Layer] | None = None
         self._written: list[Layer] | None = None
+        self._written_regularizers: list[tuple[Layer, Regularizer]] | None = None
 
     def layers(self) -> Iterator[Layer]:
         """Every layer below the root as Keras builds them, depth first: what reports list."""
@@ -294,6 +301,8 @@ class ModelTree:
         for layer in (self.root, *self.layers()):
             layer.config = EMPTY
             layer._consumer_index = None
+            layer._weight_penalties = None
+        self._written_regularizers = None  # the rules' view: rebuilt if ever asked again
 
     def regularized(self) -> Iterator[tuple[Layer, Regularizer]]:
         """Every regularized slot of every layer Keras builds, mirrored Bidirectional copies included."""
@@ -317,9 +326,12 @@ class ModelTree:
 
     def written_regularizers(self) -> Iterator[tuple[Layer, Regularizer]]:
         """Every regularized slot as written in the file (see written_layers)."""
-        for layer in self.written_layers():
-            for regularizer in layer.regularizers:
-                yield layer, regularizer
+        # Most rules walk these: listed once per tree.
+        if self._written_regularizers is None:
+            self._written_regularizers = [
+                (layer, regularizer) for layer in self.written_layers() for regularizer in layer.regularizers
+            ]
+        return iter(self._written_regularizers)
 
     def coverage(self) -> Coverage:
         layers = list(self.layers())

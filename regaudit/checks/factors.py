@@ -66,7 +66,6 @@ def factor_out_of_range(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
 @check("RA104")
 def inconsistent_factors(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
     ratio = context.settings.inconsistency_ratio
-    positions = {layer: index for index, layer in enumerate(tree.written_layers())}
     hits = []
     for (layer_class, slot, name), factors in _like_factors(tree, context).items():
         smallest = min(factors, key=lambda f: f.value)
@@ -74,8 +73,11 @@ def inconsistent_factors(tree: ModelTree, context: RuleContext) -> Iterator[Hit]
         if _clearly_greater(largest.value / smallest.value, ratio):
             what = f"the {slot} {name} factor on {layer_class} layers"
             message = _inconsistency_message(what, smallest, largest, len(factors), ratio)
-            hits.append((positions[largest.layer], Hit.on(largest.layer, largest.regularizer, message)))
-    for _, hit in sorted(hits, key=lambda pair: pair[0]):
+            hits.append((largest.layer, Hit.on(largest.layer, largest.regularizer, message)))
+    if not hits:
+        return
+    positions = {layer: index for index, layer in enumerate(tree.written_layers())}
+    for _, hit in sorted(hits, key=lambda pair: positions[pair[0]]):
         yield hit
 
 

@@ -76,14 +76,18 @@ def strength(layer: Layer) -> float | None:
 
 def regularizes_by_itself(layer: Layer) -> bool:
     """A Dropout or noise layer, unless its strength is saved as zero (Keras then passes inputs through)."""
-    return layer.class_name in DROPOUT_LAYERS | NOISE_LAYERS and strength(layer) != 0
+    return (layer.class_name in DROPOUT_LAYERS or layer.class_name in NOISE_LAYERS) and strength(layer) != 0
 
 
 def has_internal_dropout(layer: Layer) -> bool:
     """Dropout configured inside the layer, e.g. LSTM(dropout=0.2) or MultiHeadAttention(dropout=0.1)."""
     if layer.class_name in DROPOUT_LAYERS:  # their `rate`/`p` is the layer itself, not internal dropout
         return False
-    return any(_positive(layer.config.get(key)) for key in DROPOUT_ARGUMENTS)
+    config = layer.config
+    for key in DROPOUT_ARGUMENTS:  # asked of every layer: most configs have none of these keys
+        if key in config and _positive(config[key]):
+            return True
+    return False
 
 
 def feeds_batch_normalization(layer: Layer) -> Layer | None:
@@ -113,11 +117,25 @@ class KerasVersion(NamedTuple):
 
     @classmethod
     def parse(cls, text: str | None) -> "KerasVersion | None":
+        # Every rule that depends on the Keras line asks again for the same one or two strings
+        # (the file's keras_version and --target-keras): parsed once, then looked up.
+        try:
+            return _PARSED_VERSIONS[text]
+        except KeyError:
+            pass
         match = re.match(r"\s*(\d+)\.(\d+)(?:\.(\d+))?(\S*)", text or "")
         if match is None:  # e.g. "tfjs-layers 4.22.0": no Keras version at all
-            return None
-        major, minor, patch, suffix = match.groups()
-        return cls((int(major), int(minor), int(patch or 0)), suffix.startswith("-tf"))
+            version = None
+        else:
+            major, minor, patch, suffix = match.groups()
+            version = cls((int(major), int(minor), int(patch or 0)), suffix.startswith("-tf"))
+        if len(_PARSED_VERSIONS) < _PARSED_VERSIONS_KEPT:  # the strings come from files: keep a few
+            _PARSED_VERSIONS[text] = version
+        return version
+
+
+_PARSED_VERSIONS: dict[str | None, KerasVersion | None] = {}
+_PARSED_VERSIONS_KEPT = 256
 
 
 class KerasLine(str, Enum):

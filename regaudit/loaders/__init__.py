@@ -11,7 +11,7 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, NamedTuple
+from typing import BinaryIO, Callable, Iterable, Iterator, NamedTuple
 
 from regaudit.loaders.problems import (
     ArtifactProblem,
@@ -22,7 +22,7 @@ from regaudit.loaders.problems import (
     NotAModel,
     UnreadableInput,
 )
-from regaudit.loaders.sniff import MODEL_EXTENSIONS, Content, claimed_content, sniff
+from regaudit.loaders.sniff import HEAD_BYTES, MODEL_EXTENSIONS, Content, claimed_content, classify, sniff
 from regaudit.tree import ModelTree
 
 
@@ -53,6 +53,7 @@ def discover(
     `exclude` prunes directory walks; named paths are passed over only with `force_exclude`.
     """
     seen: set[str] = set()
+    real_directories: dict[str, str] = {}
     for given in paths:
         path = Path(given)
         if given == STDIN:
@@ -67,7 +68,7 @@ def discover(
         walked_any = False
         for candidate in found:
             walked_any = True
-            key = os.path.realpath(candidate.path)
+            key = _real_path(os.fspath(candidate.path), real_directories)
             if key not in seen:
                 seen.add(key)
                 yield candidate
@@ -97,14 +98,21 @@ def load(candidate: Candidate) -> ModelTree:
         return _on_tree(tree, "savedmodel" if tree.format == "savedmodel" else "directory", "")
     if not stat.S_ISREG(mode):
         raise UnreadableInput("not a regular file (a device, socket or pipe)")
+    # Opened once: the first bytes tell the format, and a zip archive is read on through the same
+    # file (it used to be opened three times: to sniff, to count its entries, and by zipfile).
     try:
-        content = sniff(path)
+        stream = open(path, "rb")
     except OSError as error:
         raise UnreadableInput(error.strerror or str(error)) from None
-    try:
-        tree = _loader_for(content)(path)
-    except NotAModel as problem:
-        raise _mismatch(path, content, problem) or problem from None
+    with stream:
+        try:
+            content = classify(stream.read(HEAD_BYTES))
+        except OSError as error:
+            raise UnreadableInput(error.strerror or str(error)) from None
+        try:
+            tree = _read(content, path, stream)
+        except NotAModel as problem:
+            raise _mismatch(path, content, problem) or problem from None
     # Audited by content whatever the name; RA406 says which Keras lines refuse it under this name.
     return _on_tree(tree, content.value, path.suffix.lower())
 
@@ -135,12 +143,17 @@ def _mismatch(path: Path, content: Content, problem: NotAModel) -> FormatMismatc
     return FormatMismatch(f"named {path.suffix} but holds {_CONTAINER_NAMES[content]}, and no Keras model: {problem.message}")
 
 
-def _loader_for(content: Content) -> Callable[[Path], ModelTree]:
-    # Imported here so that an audit only imports the reader it needs (h5py costs ~0.1 s).
+def _read(content: Content, path: Path, stream: BinaryIO) -> ModelTree:
+    """The tree of a file whose first bytes were read from `stream` (open, positioned anywhere)."""
     if content is Content.ZIP:
         from regaudit.loaders.keras_zip import load_archive
 
-        return load_archive
+        return load_archive(path, stream)
+    return _loader_for(content)(path)
+
+
+def _loader_for(content: Content) -> Callable[[Path], ModelTree]:
+    # Imported here so that an audit only imports the reader it needs (h5py costs ~0.1 s).
     if content is Content.HDF5:
         from regaudit.loaders.hdf5 import load_hdf5
 
@@ -222,11 +235,26 @@ def _walk(root: Path, display_root: str, exclude: Exclude | None = None) -> Iter
             for name in subdirectories
             if name not in artifacts and not _skipped_directory(here / name)
         ]
+        display_here = _display(here, root, display_root)
         for name in sorted(files):
             file = here / name
             if not name.startswith(".") and _worth_reading(file):
-                yield _found(file, root, display_root)
+                yield Candidate(file, os.path.normpath(os.path.join(display_here, name)), explicit=False)
     yield from _unreadable(unlisted, root, display_root)
+
+
+def _real_path(path: str, real_directories: dict[str, str]) -> str:
+    """os.path.realpath(path), with each directory's resolved once: a walk finds many files in
+    one directory, and resolving each from the root took a system call per path component."""
+    if os.path.islink(path):
+        return os.path.realpath(path)
+    directory, name = os.path.split(path)
+    if not name or name in (".", ".."):
+        return os.path.realpath(path)
+    real_directory = real_directories.get(directory)
+    if real_directory is None:
+        real_directory = real_directories[directory] = os.path.realpath(directory)
+    return os.path.join(real_directory, name)
 
 
 def _unreadable(unlisted: list[OSError], root: Path, display_root: str) -> Iterator[Candidate]:
@@ -264,4 +292,9 @@ def _worth_reading(path: Path) -> bool:
 
 
 def _found(path: Path, root: Path, display_root: str) -> Candidate:
-    return Candidate(path, os.path.normpath(os.path.join(display_root, os.path.relpath(path, root))), explicit=False)
+    return Candidate(path, _display(path, root, display_root), explicit=False)
+
+
+def _display(path: Path, root: Path, display_root: str) -> str:
+    """How a path found under `root` is shown: under the root as the user gave it."""
+    return os.path.normpath(os.path.join(display_root, os.path.relpath(path, root)))

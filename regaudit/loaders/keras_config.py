@@ -167,10 +167,10 @@ class _TreeBuilder:
 
     def _add_children(self, layer: Layer, entry: dict, depth: int) -> None:
         config = layer.config
-        if "layers" in config and not isinstance(config["layers"], list):
-            raise Corrupt(f"{_where(layer)}: `layers` is {regularizers.describe_value(config['layers'])}, not a list of layers; "
-                          "Keras cannot build this model")
-        if isinstance(config.get("layers"), list):
+        if "layers" in config:
+            if not isinstance(config["layers"], list):
+                raise Corrupt(f"{_where(layer)}: `layers` is {regularizers.describe_value(config['layers'])}, not a list "
+                              "of layers; Keras cannot build this model")
             layer.kind = LayerKind.MODEL
             entries = []
             # Built one by one, depth first in config order, as Keras deserializes them: which copy
@@ -184,14 +184,14 @@ class _TreeBuilder:
                 entries.append(entry)
                 layer.children.append(self.build(entry, layer, depth + 1))
             _connect(layer, entries)
-        elif layer.class_name == "Bidirectional" and is_serialized_object(config.get("layer")):
-            layer.kind = LayerKind.WRAPPER
-            layer.children = self._bidirectional_children(layer, depth)
-            layer.outputs = tuple(child.name for child in layer.children)
         elif is_serialized_object(config.get("layer")):
             layer.kind = LayerKind.WRAPPER
-            layer.children = [self.build(config["layer"], layer, depth + 1)]
-            layer.outputs = (layer.children[0].name,)
+            if layer.class_name == "Bidirectional":
+                layer.children = self._bidirectional_children(layer, depth)
+                layer.outputs = tuple(child.name for child in layer.children)
+            else:
+                layer.children = [self.build(config["layer"], layer, depth + 1)]
+                layer.outputs = (layer.children[0].name,)
         elif is_serialized_object(config.get("cell")):
             layer.kind = LayerKind.RNN
             layer.children = [self.build(config["cell"], layer, depth + 1)]
@@ -295,27 +295,52 @@ def _is_legacy_tensor_ref(value: list) -> bool:
     )
 
 
-def _custom_sublayers(config: Mapping[str, Any]) -> Iterator[dict]:
+def _custom_sublayers(config: Mapping[str, Any]) -> list[dict]:
+    # Asked of every layer's config, most of whose values are numbers, strings and short lists of
+    # numbers: those are passed over before any call.
+    found = []
     for key, value in config.items():
         if isinstance(value, dict):
             if key not in _STRUCTURAL_KEYS and _looks_like_layer(value):
-                yield value
+                found.append(value)
         elif isinstance(value, list) and key not in _STRUCTURAL_KEYS:
-            yield from (item for item in value if _looks_like_layer(item))
+            found.extend(item for item in value if isinstance(item, dict) and _looks_like_layer(item))
+    return found
+
+
+_LAYER_KEY_SUFFIXES = ("_initializer", "_regularizer")
 
 
 def _looks_like_layer(value: Any) -> bool:
     # Initializers, constraints and dtype policies are serialized objects too, but only layers
     # carry a name together with a trainable flag, a layer list, initializers or regularizers.
-    config = value.get("config") if isinstance(value, dict) and isinstance(value.get("class_name"), str) else None
+    if not isinstance(value, dict) or not isinstance(value.get("class_name"), str):
+        return False
+    config = value.get("config")
     if not isinstance(config, dict) or not isinstance(config.get("name"), str):
         return False
-    return "trainable" in config or "layers" in config or any(
-        key.endswith(("_initializer", "_regularizer")) for key in config
-    )
+    if "trainable" in config or "layers" in config:
+        return True
+    for key in config:
+        if key.endswith(_LAYER_KEY_SUFFIXES):
+            return True
+    return False
 
 
 def _weight_slots(class_name: str, config: Mapping[str, Any]) -> tuple[frozenset[str], Mapping[str, str]]:
+    # The answer depends only on the class, the config's keys and its switch flags, and a model
+    # repeats a few layer shapes: each combination is worked out once (a bounded number of them,
+    # since the keys come from the file).
+    key = (class_name, tuple(config), tuple([config.get(flag) is False for flag in _SWITCH_FLAGS]))
+    known = _WEIGHT_SLOTS.get(key)
+    if known is None:
+        known = _work_out_weight_slots(class_name, config)
+        if len(_WEIGHT_SLOTS) < _WEIGHT_SLOTS_KEPT:
+            _WEIGHT_SLOTS[key] = known
+    return known
+
+
+def _work_out_weight_slots(class_name: str, config: Mapping[str, Any]) -> tuple[frozenset[str], Mapping[str, str]]:
     declared = {
         key[: -len("_initializer")]
         for key in config
@@ -338,6 +363,9 @@ def _weight_slots(class_name: str, config: Mapping[str, Any]) -> tuple[frozenset
 
 
 _SLOT_SETS: dict[frozenset[str], frozenset[str]] = {}
+_SWITCH_FLAGS = tuple(flag for flags in _SWITCHES.values() for flag in flags)
+_WEIGHT_SLOTS: dict[tuple, tuple[frozenset[str], Mapping[str, str]]] = {}
+_WEIGHT_SLOTS_KEPT = 4096
 
 
 def _layer_name(entry: dict, config: Mapping[str, Any]) -> str:

@@ -9,6 +9,7 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 from regaudit.loaders.keras_config import build_tree, optimizer_from
 from regaudit.loaders.limits import (
     MAX_CONFIG_BYTES,
@@ -35,10 +36,17 @@ def is_keras_directory(path: Path) -> bool:
     return (path / CONFIG).is_file() and any((path / name).is_file() for name in (METADATA, *_WEIGHTS))
 
 
-def load_archive(path: Path) -> ModelTree:
-    _check_entry_count(path)
+def load_archive(path: Path, stream: BinaryIO | None = None) -> ModelTree:
+    """The tree of a `.keras` archive, read through `stream` when the caller has the file open."""
+    if stream is None:
+        try:
+            with open(path, "rb") as opened:
+                return load_archive(path, opened)
+        except OSError as error:
+            raise Corrupt(f"not a readable zip archive ({error}); the file may be truncated or corrupt") from None
+    _check_entry_count(stream)
     try:
-        archive = zipfile.ZipFile(path)
+        archive = zipfile.ZipFile(stream)
     except _ZIP_ERRORS as error:
         raise Corrupt(f"not a readable zip archive ({error}); the file may be truncated or corrupt") from None
     with archive:
@@ -57,26 +65,23 @@ _ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
 _EOCD_SEARCH = _EOCD.size + 0xFFFF  # the record ends the file, after a comment of up to 64 KB
 
 
-def _check_entry_count(path: Path) -> None:
+def _check_entry_count(stream: BinaryIO) -> None:
     try:
-        with open(path, "rb") as stream:
-            size = stream.seek(0, 2)
-            start = max(0, size - _EOCD_SEARCH)
-            stream.seek(start)
-            tail = stream.read()
-            at = tail.rfind(b"PK\x05\x06")
-            if at < 0 or at + _EOCD.size > len(tail):
-                return  # zipfile reports the damage
-            entries = max(_EOCD.unpack_from(tail, at)[3:5])
-            locator_at = start + at - _ZIP64_LOCATOR.size
-            if locator_at >= 0:
-                stream.seek(locator_at)
-                locator = _ZIP64_LOCATOR.unpack(stream.read(_ZIP64_LOCATOR.size))
-                if locator[0] == b"PK\x06\x07":
-                    stream.seek(locator[2])
-                    record = stream.read(_ZIP64_EOCD.size)
-                    if len(record) == _ZIP64_EOCD.size and record[:4] == b"PK\x06\x06":
-                        entries = max(entries, _ZIP64_EOCD.unpack(record)[7])
+        size = stream.seek(0, 2)
+        start, tail = _end_record(stream, size)
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or at + _EOCD.size > len(tail):
+            return  # zipfile reports the damage
+        entries = max(_EOCD.unpack_from(tail, at)[3:5])
+        locator_at = start + at - _ZIP64_LOCATOR.size
+        if locator_at >= 0:
+            stream.seek(locator_at)
+            locator = _ZIP64_LOCATOR.unpack(stream.read(_ZIP64_LOCATOR.size))
+            if locator[0] == b"PK\x06\x07":
+                stream.seek(locator[2])
+                record = stream.read(_ZIP64_EOCD.size)
+                if len(record) == _ZIP64_EOCD.size and record[:4] == b"PK\x06\x06":
+                    entries = max(entries, _ZIP64_EOCD.unpack(record)[7])
     except (OSError, struct.error, ValueError):
         return  # zipfile reports the damage
     if entries > MAX_ZIP_ENTRIES:
@@ -84,6 +89,22 @@ def _check_entry_count(path: Path) -> None:
             f"zip archive declares {entries:,} entries, over the {MAX_ZIP_ENTRIES:,} limit (a .keras archive "
             f"holds a handful); refusing to open it; {raise_hint(ZIP_ENTRIES_VARIABLE)}"
         )
+
+
+def _end_record(stream: BinaryIO, size: int) -> tuple[int, bytes]:
+    """Where the bytes that hold the end-of-central-directory record start, and those bytes.
+
+    An archive without a comment (what every Keras writes) ends with the bare 22-byte record,
+    read alone; otherwise the last 64 KB are searched, as zipfile does too.
+    """
+    if size >= _EOCD.size:
+        stream.seek(size - _EOCD.size)
+        last = stream.read(_EOCD.size)
+        if last[:4] == b"PK\x05\x06" and last[-2:] == b"\x00\x00":
+            return size - _EOCD.size, last
+    start = max(0, size - _EOCD_SEARCH)
+    stream.seek(start)
+    return start, stream.read()
 
 
 def load_directory(path: Path) -> ModelTree:
