@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import math
 import posixpath
 import re
 import textwrap
@@ -57,8 +56,8 @@ def render(result: AuditResult, context: Any, stream: TextIO) -> None:
         summary="; ".join(summary_parts(result.totals())),
         scanned=_scanned(located, prefix),
         prefix=prefix,
-        artifacts=[_artifact(artifact, path[len(prefix) + 1:] if prefix else path)
-                   for artifact, path in zip(result.artifacts, located)],
+        artifacts=[_artifact(artifact, path[len(prefix) + 1:] if prefix else path, f"a{number}")
+                   for number, (artifact, path) in enumerate(zip(result.artifacts, located), start=1)],
         any_audited=bool(result.with_status(Status.OK)),
         status_words={status.value: word for status, word in STATUS_WORDS.items()},
         documented=[context.catalog.rule(code) for code in _codes_reported(result)],
@@ -80,8 +79,7 @@ def _template() -> jinja2.Template:
         keep_trailing_newline=True,
         finalize=_shown,
     )
-    environment.filters.update(prose=_prose, factors=_factors, label=regularizer_label, csp_hash=_csp_hash,
-                               largest=_largest)
+    environment.filters.update(prose=_prose, factors=_factors, label=regularizer_label, csp_hash=_csp_hash)
     environment.tests["link"] = _is_link
     return environment.get_template("report.html.j2")
 
@@ -106,7 +104,7 @@ def _scanned(paths: list[str], prefix: str) -> str:
     return f"{plural(len(paths), 'artifact')}{where}"
 
 
-def _artifact(artifact: ArtifactResult, path: str) -> dict[str, Any]:
+def _artifact(artifact: ArtifactResult, path: str, artifact_id: str) -> dict[str, Any]:
     tree = artifact.tree
     counts = artifact.severity_counts()
     coverage = tree.coverage() if tree is not None else None
@@ -118,12 +116,9 @@ def _artifact(artifact: ArtifactResult, path: str) -> dict[str, Any]:
         # Nothing to look at: collapsed at first, so that a large scan stays quick to open.
         "clean": artifact.status is Status.OK and not artifact.findings,
         "coverage": coverage,
-        "ratio": f"{coverage.covered / coverage.weight_bearing:.4f}" if coverage and coverage.weight_bearing else "",
-        "rows": rows,
+        "table": Markup("\n".join(_layer_row(row, artifact_id) for row in rows)),
         "layer_rows": {row.layer.path: row.index for row in rows if row.first},
-        "origins": sorted({r.origin.value for _, r in tree.regularized()}) if tree is not None else [],
         "counts": counts,
-        "severities": " ".join(severity.value for severity, count in counts.items() if count),
         # With --weights: the penalty chart and table, rendered by templates/_weight_penalty.html.j2.
         "evidence": evidence_view(tree, artifact.evidence) if tree is not None and artifact.evidence else None,
     }
@@ -146,6 +141,42 @@ def _rows(tree: ModelTree, findings: list[Finding]) -> list[Row]:
     return rows
 
 
+def _layer_row(row: Row, artifact_id: str) -> str:
+    """One row of an artifact's layer table, as compact as HTML allows: end tags are implied, and
+    trailing empty cells are left out (a row's bottom border is drawn by the row, so a short row
+    looks complete). The page's script gives each layer's first row its id (`a3-l2`), and reads
+    the origin filter and the Factors sort key from the cells, so neither is written twice."""
+    layer, regularizer = row.layer, row.regularizer
+    parent, _, leaf = layer.path.rpartition("/")
+    name = f'<span class="parent">{_text(parent)}/</span>{_text(leaf)}' if parent else _text(leaf)
+    if regularizer is None and not row.findings and not layer.is_weight_bearing:
+        # No weights, no regularizer, no finding: its name and class are all there is to show.
+        return f'<tr class="bare"><td>{name}<td>{_text(layer.class_name)}'
+    cells = [name, _text(layer.class_name), "" if layer.trainable else "frozen"]
+    if regularizer is not None:
+        label = _text(regularizer_label(regularizer))
+        if regularizer.origin.value == "registered" and regularizer.registered_name:
+            label += f'<span class="note">registered as {_text(regularizer.registered_name)}</span>'
+        if regularizer.problem:
+            label += f'<span class="note">{_text(regularizer.problem)}</span>'
+        cells += [_text(regularizer.slot), label, _text(_factors(regularizer)), _text(regularizer.origin.value)]
+    else:
+        cells += ["", "", "", ""]
+    cells.append("".join(f'<a class="badge sev-{finding.severity.value}" href="#{artifact_id}-f{number}">'
+                         f'{_text(finding.rule)}</a>' for number, finding in row.findings))
+    while len(cells) > 2 and cells[-1] == "":
+        cells.pop()
+    classes = " ".join(name for name, wanted in (("more", not row.first), ("uncovered", row.uncovered),
+                                                 ("weightless", not row.uncovered and not layer.is_weight_bearing))
+                       if wanted)
+    return (f'<tr class="{classes}">' if classes else "<tr>") + "<td>" + "<td>".join(cells)
+
+
+def _text(value: str) -> str:
+    """A value from the model file as the template's `{{ value }}` writes it: visible, escaped."""
+    return str(escape(visible(value)))
+
+
 def _codes_reported(result: AuditResult) -> list[str]:
     """Every rule and diagnostic the page mentions, documented once at its end, in code order."""
     codes = {finding.rule for finding in result.findings}
@@ -156,12 +187,6 @@ def _codes_reported(result: AuditResult) -> list[str]:
 def _shown(value: Any) -> Any:
     """Every `{{ value }}` of the template: text as `visible` writes it; markup made here kept."""
     return visible(value) if isinstance(value, str) and not isinstance(value, Markup) else value
-
-
-def _largest(regularizer: Regularizer) -> str:
-    """The sort key of a Factors cell: its largest finite factor, or "" (sorted last) for none."""
-    values = [value for value in regularizer.factors.values() if math.isfinite(value)]
-    return repr(max(values)) if values else ""
 
 
 def _is_link(reference: str) -> bool:
