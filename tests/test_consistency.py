@@ -10,7 +10,7 @@ from collections import Counter
 
 from conftest import FIXTURES, dense, tree_of
 from regaudit.engine import audit
-from regaudit.reporters.html import _largest, _rows
+from regaudit.reporters.html import _factors, _rows
 
 FIELD = FIXTURES / "field"
 
@@ -56,8 +56,9 @@ def test_all_zero_factors_are_not_coverage_in_the_tree_or_the_html_picture():
     assert tree.coverage().covered == 1
     rows = _rows(tree, [])
     assert [row.uncovered for row in rows] == [True, False, True]
-    # The picture colours a layer only for a weight penalty with a factor above zero (or none to read).
-    assert [_largest(row.regularizer) if row.regularizer else None for row in rows] == ["0.0", "0.0001", None]
+    # The picture colours a layer only for a weight penalty whose largest factor, read from the
+    # Factors cell, is above zero (or that has none to read).
+    assert [_factors(row.regularizer) if row.regularizer else None for row in rows] == ["l2=0", "l2=0.0001", None]
 
 
 def test_all_zero_factors_are_not_an_example_to_follow_and_not_coverage_for_ra001():
