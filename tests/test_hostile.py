@@ -20,7 +20,7 @@ from conftest import dense
 
 MODEL = {"module": "keras", "class_name": "Sequential", "registered_name": None,
          "config": {"name": "m", "layers": [dense("d", kernel_initializer={}, kernel_regularizer={"class_name": "L2", "config": {"l2": 0.001}})]}}
-# Python, click and h5py take ~60 MB; inflating any of the bombs below would take hundreds.
+# Python and h5py take ~60 MB; inflating any of the bombs below would take hundreds.
 MEMORY_BOUND_KB = 200 * 1024
 
 

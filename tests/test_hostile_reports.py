@@ -285,10 +285,10 @@ def test_json_and_sarif_printed_to_a_ci_log_form_no_legacy_workflow_command(tmp_
 def test_an_internal_error_that_quotes_a_name_stays_one_visible_line(monkeypatch, capsys):
     from regaudit import cli
 
-    def failing(**kwargs):
+    def failing(arguments):
         raise KeyError("a\n::error::pwned\x1b[2J")
 
-    monkeypatch.setattr(cli.cli, "main", failing)
+    monkeypatch.setattr(cli, "_run", failing)
     with pytest.raises(SystemExit) as exited:
         cli.main()
     assert exited.value.code == 2
