@@ -5,16 +5,21 @@ logic lives in `regaudit.checks`. Codes are forever: retired codes stay listed i
 `rules/retired.toml` and are never reused.
 """
 
+from __future__ import annotations
 
 import json
 import re
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, NamedTuple
 
+from regaudit._namedtuple import NamedTuple
 from regaudit.outcomes import Severity
 from regaudit.tree import EMPTY
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Mapping
 
 RETIRED_FILE = "retired.toml"
 
@@ -79,6 +84,14 @@ class RuleDoc(NamedTuple):
         return tuple(_case_from_toml(case) for case in self.raw_cases)
 
 
+class RuleBrief(NamedTuple):
+    """What an audit needs of a rule that fired: its code, name and default severity."""
+
+    code: str
+    name: str
+    severity: Severity
+
+
 class Catalog:
     """The rules in `directory`. Codes come from file names; a file is parsed when first needed,
     so an audit reads only the entries of rules that fired."""
@@ -87,6 +100,24 @@ class Catalog:
         self.directory = directory
         self.codes: tuple[str, ...] = tuple(sorted(path.stem for path in directory.glob("RA*.toml")))
         self._parsed: dict[str, RuleDoc] = {}
+        self._briefs: dict[str, RuleBrief] = {}
+
+    def brief(self, code: str) -> RuleBrief:
+        """The code, name and severity of a rule, from the `key = "text"` lines that open its file.
+
+        Those three keys are required and, TOML forbidding a key defined twice, can only be where
+        they are first found; every rule file states them first (a catalog test checks both against
+        the full parse). Reading them this way spares an audit with findings ~2 ms of importing
+        tomllib and ~0.3 ms of parsing per rule; a file that opens otherwise is parsed in full.
+        """
+        if code not in self._briefs:
+            head = _head(self.directory / f"{code}.toml") if code not in self._parsed else {}
+            if {"code", "name", "severity"} <= head.keys():
+                self._briefs[code] = RuleBrief(head["code"], head["name"], Severity(head["severity"]))
+            else:
+                rule = self.rule(code)
+                self._briefs[code] = RuleBrief(rule.code, rule.name, rule.severity)
+        return self._briefs[code]
 
     def rule(self, code: str) -> RuleDoc:
         if code not in self._parsed:
@@ -140,6 +171,22 @@ def catalog_dir() -> Path:
 @lru_cache(maxsize=None)
 def load_catalog(directory: Path | None = None) -> Catalog:
     return Catalog(directory or catalog_dir())
+
+
+def _head(path: Path) -> dict[str, str]:
+    """The `key = "text"` lines at the top of a TOML file, up to the first line of any other form
+    (a blank line, a comment, a table, a multi-line or escaped string), as {key: text}."""
+    head: dict[str, str] = {}
+    with open(path, encoding="utf-8") as stream:
+        for line in stream:
+            key, equals, value = line.rstrip("\n").partition(' = "')
+            if not (equals and key.isascii() and key.isidentifier() and key not in head and value.endswith('"')):
+                break
+            text = value[:-1]
+            if '"' in text or "\\" in text or not text.isprintable():
+                break
+            head[key] = text
+    return head
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -5,15 +5,20 @@ Precedence is defaults < configuration file < command line. The file is the firs
 the working directory upward; `--config FILE` names one, `--isolated` ignores files.
 """
 
+from __future__ import annotations
 
 import math
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable, Mapping, NamedTuple
 
+from regaudit._namedtuple import NamedTuple
 from regaudit.outcomes import Severity
 from regaudit.tree import EMPTY
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Mapping
 
 FAIL_ON_CHOICES = ("error", "warning", "info", "never")
 # Folders that never hold a project's models; `exclude` replaces this list, `extend-exclude` adds.
@@ -119,7 +124,8 @@ def option_help(key: str) -> str:
 
 # --- parsing and validation --------------------------------------------------------------------
 
-Selectors = Callable[[str], bool]
+if TYPE_CHECKING:
+    Selectors = Callable[[str], bool]
 
 
 def parse_options(raw: Mapping[str, Any], *, known_code: Selectors, origin: str, base: Path | None = None) -> dict[str, Any]:

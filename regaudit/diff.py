@@ -34,13 +34,15 @@ import math
 import os
 from collections import Counter
 from enum import Enum
-from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple
 
+from regaudit._namedtuple import NamedTuple
 from regaudit.checks.keras_facts import KERAS1_L1L2_REGULARIZERS, adds_no_penalty, has_known_factors
 from regaudit.outcomes import ArtifactResult, AuditResult, Diagnostic, ExitCode, Finding, Severity, Status
 from regaudit.tree import Layer, ModelTree, Regularizer
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Iterable, Iterator
     from regaudit.config import Settings
     from regaudit.evidence import Evidence
 

@@ -12,15 +12,15 @@ small (once the checks have run, a tree drops its layers' raw config, see
 in batches, so that a run over many files costs the same per file at the end as at the start.
 """
 
+from __future__ import annotations
+
 import gc
 import os
-import pickle
 import sys
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from regaudit.catalog import Catalog, load_catalog
-from regaudit.checks import Check, Hit, RuleContext, all_checks
+from regaudit.checks import Hit, RuleContext, all_checks
 from regaudit.config import Settings
 from regaudit.exclusion import path_filter
 from regaudit.loaders import STDIN, Candidate, discover, load, should_report
@@ -30,12 +30,16 @@ from regaudit.selection import RuleSelection
 from regaudit.suppression import Baseline, Ignores, Stale
 from regaudit.tree import ModelTree
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, Iterator
+    from regaudit.checks import Check
     from regaudit.evidence import Evidence
 
 INTERNAL_ERROR = "RA909"
 # Wraps the stream of examined artifacts, e.g. to draw a progress bar: (items, total) -> items.
-Progress = Callable[[Iterable["ArtifactResult | None"], int], Iterable["ArtifactResult | None"]]
+if TYPE_CHECKING:
+    Progress = Callable[[Iterable["ArtifactResult | None"], int], Iterable["ArtifactResult | None"]]
 
 
 def audit(paths: Iterable[str] | str, settings: Settings | None = None, **options: Any) -> AuditResult:
@@ -199,6 +203,8 @@ def _start_worker(settings: Settings) -> None:
 
 def _examine_chunk_in_worker(chunk: list[Candidate]) -> bytes:
     """The chunk's results, pickled here rather than by the pool (see `_deep_pickling`)."""
+    import pickle  # here: only --jobs pickles, and a serial run should not import it
+
     assert _worker is not None
     results = [_worker.examine(candidate) for candidate in chunk]
     with _deep_pickling():
@@ -209,6 +215,8 @@ def _examine_chunk_in_worker(chunk: list[Candidate]) -> bytes:
 
 
 def _transportable(candidate: Candidate, result: ArtifactResult | None) -> ArtifactResult | None:
+    import pickle
+
     try:
         pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
     except RecursionError:
@@ -217,6 +225,8 @@ def _transportable(candidate: Candidate, result: ArtifactResult | None) -> Artif
 
 
 def _unpacked(data: bytes) -> list[ArtifactResult | None]:
+    import pickle
+
     with _deep_pickling():
         return pickle.loads(data)
 
@@ -367,7 +377,7 @@ class _Suppressions:
 
 
 def _finding(catalog: Catalog, selection: RuleSelection, code: str, hit: Hit) -> Finding:
-    rule = catalog.rule(code)
+    rule = catalog.brief(code)
     severity = selection.severity(code, hit.severity or rule.severity)
     return Finding(rule.code, rule.name, severity, hit.layer, hit.argument, hit.message)
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Iterable
     import pathspec
 
     from regaudit.config import Settings

@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path, PurePosixPath
-from typing import NamedTuple
 
+from regaudit._namedtuple import NamedTuple
 from regaudit.outcomes import ExitCode
 
 MiB = 1024 * 1024

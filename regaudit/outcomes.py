@@ -1,10 +1,14 @@
 """Typed outcomes of an audit: findings, per-artifact results and the exit code they lead to."""
 
+from __future__ import annotations
 
 from enum import Enum, IntEnum
-from typing import TYPE_CHECKING, Iterable, NamedTuple
 
+from regaudit._namedtuple import NamedTuple
+
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Iterable
     from regaudit.evidence import Evidence
     from regaudit.tree import ModelTree
 

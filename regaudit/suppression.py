@@ -6,17 +6,22 @@ stale entries are reported (RA907, like ruff's RUF100), as are baseline entries 
 occur (RA908).
 """
 
+from __future__ import annotations
 
 import json
 import os
 from collections import Counter
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
-from typing import Iterable, NamedTuple
 
+from regaudit._namedtuple import NamedTuple
 from regaudit.catalog import Catalog
 from regaudit.config import Settings
 from regaudit.outcomes import ArtifactResult, Finding
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterable
 
 UNUSED_SUPPRESSION = "RA907"
 STALE_BASELINE_ENTRY = "RA908"

@@ -1,9 +1,10 @@
 """Run a rule on a snippet: the harness behind every case in rules/*.toml, public for rule authors."""
 
+from __future__ import annotations
+
 import json
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Mapping
 
 from regaudit.catalog import Case, Expected, load_catalog
 from regaudit.checks import Hit, RuleContext, all_checks
@@ -11,6 +12,10 @@ from regaudit.config import parse_options, settings_from
 from regaudit.loaders.json_file import tree_from_document
 from regaudit.outcomes import AuditResult
 from regaudit.tree import ModelTree
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Mapping
 
 
 def run_case(code: str, case: Case) -> list[Expected]:

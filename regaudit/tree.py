@@ -4,10 +4,16 @@ Loaders are the only code that knows file formats and Keras dialects; they produ
 :class:`ModelTree`. Nothing here knows where a tree came from beyond the facts recorded on it.
 """
 
+from __future__ import annotations
 
 import math
 from enum import Enum
-from typing import Any, Iterator, Mapping, NamedTuple
+
+from regaudit._namedtuple import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Mapping
 
 # The shared default for mapping fields. Typed read-only and never mutated; a plain dict (not a
 # MappingProxyType) so that trees and settings pickle, for --jobs.

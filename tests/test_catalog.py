@@ -79,3 +79,19 @@ def test_readme_rule_table_is_current():
     readme = (ROOT / "README.md").read_text()
     block = readme.split("<!-- rules:start", 1)[1].split("-->", 1)[1].split("<!-- rules:end -->", 1)[0]
     assert block.strip() == generated.getvalue().strip(), "run `regaudit rules --format markdown` into README.md"
+
+
+def test_an_audit_reads_code_name_and_severity_from_the_head_of_each_rule_file_as_toml_does(tmp_path):
+    fresh = type(CATALOG)(catalog_dir())
+    for code in CATALOG.codes:
+        brief = fresh.brief(code)
+        assert code not in fresh._parsed  # read from the file's head, not from a full parse
+        rule = CATALOG.rule(code)
+        assert brief == (rule.code, rule.name, rule.severity)
+    # A file whose head is not plain `key = "text"` lines is parsed in full instead.
+    (tmp_path / "RA999.toml").write_text(
+        (catalog_dir() / "RA101.toml").read_text().replace('name = "noop-regularizer"', "name = 'noop-regularizer'")
+    )
+    odd = type(CATALOG)(tmp_path)
+    assert odd.brief("RA999") == (CATALOG.rule("RA101").code, "noop-regularizer", CATALOG.rule("RA101").severity)
+    assert "RA999" in odd._parsed

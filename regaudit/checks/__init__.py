@@ -7,14 +7,16 @@ interactions (RA2xx), serialization (RA3xx), compatibility (RA4xx), policy (RA5x
 evidence (RA6xx).
 """
 
+from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
-
+from regaudit._namedtuple import NamedTuple
 from regaudit.config import Settings
 from regaudit.outcomes import Severity
 from regaudit.tree import Layer, ModelTree, Regularizer
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Callable, Iterable
     from regaudit.evidence import Evidence
 
 
@@ -37,7 +39,8 @@ class RuleContext(NamedTuple):
     evidence: "Evidence | None" = None
 
 
-Check = Callable[[ModelTree, RuleContext], Iterable[Hit]]
+if TYPE_CHECKING:
+    Check = Callable[[ModelTree, RuleContext], Iterable[Hit]]
 CHECKS: dict[str, Check] = {}
 
 

@@ -1,7 +1,6 @@
 """RA4xx: configs whose meaning depends on the Keras version (or runtime) that saved or loads them."""
 
-
-from typing import Iterator
+from __future__ import annotations
 
 from collections import Counter
 
@@ -28,6 +27,10 @@ from regaudit.describe import factor, keras_spelling, regularizer_label
 from regaudit.loaders.regularizers import LEGACY_ARGUMENTS
 from regaudit.outcomes import Severity
 from regaudit.tree import Layer, LayerKind, ModelTree, Origin, Regularizer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator
 
 
 @check("RA401")

@@ -8,7 +8,6 @@ neither counted nor reported twice.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Iterator
 
 from regaudit.checks import Hit, RuleContext, check
 from regaudit.checks.interactions import effective_weight_penalties
@@ -23,6 +22,10 @@ from regaudit.checks.keras_facts import (
 )
 from regaudit.describe import factor, regularizer_label
 from regaudit.tree import Layer, ModelTree, Regularizer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator
 
 _LISTED_INERT = 3
 

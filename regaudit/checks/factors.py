@@ -5,11 +5,12 @@ Keras 1 L1/L2 dicts. A custom class's numeric config values are recorded as fact
 what `strength=0` or `rate=-1` does is up to its own code, so those rules leave it alone.
 """
 
+from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Callable, Iterable, Iterator, NamedTuple
 
+from regaudit._namedtuple import NamedTuple
 from regaudit.checks import Hit, RuleContext, check
 from regaudit.checks.interactions import has_effective_kernel_penalty
 from regaudit.checks.keras_facts import (
@@ -22,6 +23,10 @@ from regaudit.checks.keras_facts import (
 from regaudit.config import Settings
 from regaudit.describe import factor, regularizer_label
 from regaudit.tree import Layer, ModelTree, Origin, Regularizer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Iterable, Iterator
 
 # Keras 3 L1 and OrthogonalRegularizer store float32 and tf.keras casts to floatx, so 0.1 is
 # saved as 0.10000000149011612: differences this small are rounding, not a different setting.

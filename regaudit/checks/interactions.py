@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
 
 from regaudit.checks import Hit, RuleContext, check
 from regaudit.checks.keras_facts import (
@@ -17,6 +16,10 @@ from regaudit.checks.keras_facts import (
 )
 from regaudit.describe import factor, regularizer_label
 from regaudit.tree import Layer, LayerKind, ModelTree, Origin, Regularizer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 # Rank of the kernel (depthwise, pointwise) weights of the feed-forward convolutions, whose output
 # is linear in the kernel, as is that of Dense and EinsumDense. Keras 1 built its 1D kernels as

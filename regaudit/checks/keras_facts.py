@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import NamedTuple
 
+from regaudit._namedtuple import NamedTuple
 from regaudit.loaders.regularizers import KERAS_MODULE_ROOTS
 from regaudit.tree import Layer, ModelTree, Origin, Regularizer
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 from fnmatch import fnmatchcase
-from typing import Iterable, Iterator
 
 from regaudit.checks import Hit, RuleContext, check
 from regaudit.config import Prohibition, Requirement
 from regaudit.describe import factor, regularizer_label
 from regaudit.tree import Layer, ModelTree, Regularizer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterable, Iterator
 
 _TOLERANCE = 1e-6  # float32 noise: 0.0010000000474974513 is within max = 0.001
 

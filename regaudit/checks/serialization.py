@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Iterator
-
 from regaudit.checks import Hit, RuleContext, check
 from regaudit.checks.keras_facts import (
     KERAS3_REGISTERED_IN_MAIN,
@@ -22,6 +20,10 @@ from regaudit.describe import keras_spelling, regularizer_label
 from regaudit.loaders.regularizers import BUILTIN_DEFAULTS
 from regaudit.outcomes import Severity
 from regaudit.tree import Layer, ModelTree, Origin, Regularizer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator
 
 _REGISTER_HINT = "@keras.saving.register_keras_serializable(package=...)"
 

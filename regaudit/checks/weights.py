@@ -5,10 +5,13 @@ they read the evidence the engine computed (``context.evidence``) and never open
 from __future__ import annotations
 
 import math
-from typing import Iterator
 
 from regaudit.checks import Hit, RuleContext, check
 from regaudit.tree import Layer, ModelTree, Origin, Regularizer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator
 
 # Slots whose weights are comparable for sparsity: the matrices L1 is put on to prune.
 _SPARSITY_SLOTS = ("kernel", "depthwise", "pointwise", "embeddings", "recurrent")

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, NamedTuple
 
+from regaudit._namedtuple import NamedTuple
+
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Mapping
     from regaudit.tree import ModelTree
 
 

@@ -19,9 +19,13 @@ fixture's variables):
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple
 
+from regaudit._namedtuple import NamedTuple
 from regaudit.tree import Origin, Regularizer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 # Per Keras line: how OrthogonalRegularizer bounds 1 / norm of an all-zero row.
 ORTHOGONAL_INVERSE_NORM_CAP = {"keras3": 1.0 / 1e-7, "tf_keras": 1.0 / math.sqrt(1e-12)}

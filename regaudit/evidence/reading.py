@@ -9,8 +9,8 @@ import re
 import zipfile
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
 
+from regaudit._namedtuple import NamedTuple
 from regaudit.evidence import Evidence, SlotEvidence, WeightStats
 from regaudit.evidence import slots as slot_tables
 from regaudit.evidence.penalties import Values, penalty
@@ -29,6 +29,10 @@ from regaudit.evidence.stores import (
 )
 from regaudit.loaders.problems import ArtifactProblem
 from regaudit.tree import Layer, LayerKind, ModelTree, Origin, Regularizer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 KERAS3_WEIGHTS = "model.weights.h5"
 KERAS3_SHARD_INDEX = "model.weights.json"

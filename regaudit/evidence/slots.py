@@ -19,9 +19,13 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple
 
+from regaudit._namedtuple import NamedTuple
 from regaudit.tree import Layer, ModelTree
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterable
 
 TABLE = Path(__file__).with_name("slot_tables.json")
 SUFFIX = "_regularizer"

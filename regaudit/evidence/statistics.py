@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
 
 import numpy
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterable
 
 # Values converted to float64 at a time: 2 M values = 16 MB per chunk, whatever the tensor size.
 CHUNK_VALUES = 2 * 1024 * 1024

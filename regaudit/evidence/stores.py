@@ -15,9 +15,13 @@ import tempfile
 import zipfile
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Callable, Iterator, NamedTuple
 
+from regaudit._namedtuple import NamedTuple
 from regaudit.evidence.statistics import CHUNK_VALUES
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterator
 
 MiB = 1024 * 1024
 # A compressed HDF5 dataset may inflate at most this much (Keras's own zip-bomb ratio).

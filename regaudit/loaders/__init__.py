@@ -6,13 +6,14 @@ cannot be audited; they never load a model, unpickle, import a module named in a
 decode embedded bytecode.
 """
 
+from __future__ import annotations
 
 import os
 import stat
 import sys
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Iterator, NamedTuple
 
+from regaudit._namedtuple import NamedTuple
 from regaudit.loaders.problems import (
     ArtifactProblem,
     Corrupt,
@@ -25,6 +26,9 @@ from regaudit.loaders.problems import (
 from regaudit.loaders.sniff import HEAD_BYTES, MODEL_EXTENSIONS, Content, claimed_content, classify, sniff
 from regaudit.tree import ModelTree
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import BinaryIO, Callable, Iterable, Iterator
 
 
 class Candidate(NamedTuple):
@@ -40,7 +44,8 @@ class Candidate(NamedTuple):
 # `-` on the command line: a model config JSON read from standard input.
 STDIN = "-"
 # Whether a path (a file, or a directory when the flag is true) is left out of the run.
-Exclude = Callable[[Path, bool], bool]
+if TYPE_CHECKING:
+    Exclude = Callable[[Path, bool], bool]
 
 
 def discover(

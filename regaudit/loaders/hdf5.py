@@ -7,7 +7,6 @@ never touched. h5py is imported here, lazily, so that .keras and JSON audits nev
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from regaudit.loaders.keras_config import build_tree, optimizer_from
 from regaudit.loaders.limits import (
@@ -20,6 +19,10 @@ from regaudit.loaders.limits import (
 )
 from regaudit.loaders.problems import Corrupt, NoArchitecture, NotAModel, OverLimits
 from regaudit.tree import ModelTree
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _KERAS3_WEIGHT_GROUPS = frozenset({"layers", "vars", "optimizer"})
 # What h5py raises on damaged files and unreadable objects.

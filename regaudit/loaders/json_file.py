@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, Any
 
 from regaudit.loaders.keras_config import build_tree, is_serialized_object, model_from_layer_list, optimizer_from
 from regaudit.loaders.limits import MAX_CONFIG_BYTES, check_declared_size, parse_json, read_bounded
 from regaudit.loaders.problems import Corrupt, NoArchitecture, NotAModel
 from regaudit.tree import ModelTree
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 
 def load_json(path: Path) -> ModelTree:

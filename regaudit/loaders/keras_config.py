@@ -8,12 +8,15 @@ Keras 1 (list-shaped Sequential, `W_regularizer`, `bias` flags), Keras 2 / tf.ke
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Mapping
 
 from regaudit.loaders import regularizers
 from regaudit.loaders.limits import LAYERS_VARIABLE, MAX_LAYERS, MAX_NESTING, raise_hint
 from regaudit.loaders.problems import Corrupt, NoArchitecture, NotAModel, OverLimits
 from regaudit.tree import EMPTY, Layer, LayerKind, ModelTree, Optimizer, join_path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Mapping
 
 _STRUCTURAL_KEYS = frozenset({"layers", "layer", "backward_layer", "cell", "cells"})
 

@@ -9,7 +9,7 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+
 from regaudit.loaders.keras_config import build_tree, optimizer_from
 from regaudit.loaders.limits import (
     MAX_CONFIG_BYTES,
@@ -23,6 +23,10 @@ from regaudit.loaders.limits import (
 )
 from regaudit.loaders.problems import Corrupt, NotAModel, OverLimits
 from regaudit.tree import ModelTree
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 CONFIG = "config.json"
 METADATA = "metadata.json"

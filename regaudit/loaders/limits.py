@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 from contextlib import contextmanager
-from typing import IO, Any, Iterable, Iterator
 
 from regaudit.loaders.problems import Corrupt, OverLimits
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any, Iterable, Iterator
 
 MiB = 1024 * 1024
 

@@ -9,10 +9,13 @@ See shared/reference/keras-formats.md sections 2.2, 2.3 and 3.2.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
 
 from regaudit.loaders.limits import MAX_NESTING
 from regaudit.tree import Origin, Regularizer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Mapping
 
 SUFFIX = "_regularizer"
 

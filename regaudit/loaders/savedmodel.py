@@ -25,12 +25,16 @@ What tf_keras rebuilds on load (tf_keras 2.21 `saving/legacy/saved_model/load.py
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
 
+from regaudit._namedtuple import NamedTuple
 from regaudit.loaders.keras_config import build_tree, layer_builder, optimizer_from
 from regaudit.loaders.limits import MAX_NESTING, MiB, check_declared_size, check_json_values, parse_json, read_bounded
 from regaudit.loaders.problems import Corrupt, NoArchitecture, OverLimits
 from regaudit.tree import ConfigDisagreement, Layer, LayerKind, ModelTree
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 KERAS_METADATA = "keras_metadata.pb"
 SAVED_MODEL = "saved_model.pb"

@@ -36,7 +36,10 @@ variables, signatures). Field numbers are those of:
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 _PACKAGE = "regaudit.savedmodel"
 # (field name, number, type, repeated, message type for TYPE_MESSAGE fields)

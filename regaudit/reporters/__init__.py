@@ -16,14 +16,18 @@ beyond the results (the catalog for rule documentation, and presentation setting
 by the command line) comes in the :class:`ReportContext`.
 """
 
+from __future__ import annotations
+
 import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple, Sequence, TextIO
 
+from regaudit._namedtuple import NamedTuple
 from regaudit.catalog import Catalog
 from regaudit.outcomes import ArtifactResult, AuditResult, RunTotals, Severity
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, Sequence, TextIO
     from regaudit.diff import DiffResult
 
 # Every format `--format` accepts, in the order the help lists them.

@@ -5,8 +5,8 @@ one-sentence outcome."""
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
+from regaudit._namedtuple import NamedTuple
 from regaudit.describe import factor, regularizer_label
 from regaudit.diff import ArtifactDiff, Change, DiffResult, LayerChange, SlotChange
 from regaudit.reporters._summary import plural

@@ -4,11 +4,11 @@ RA6xx finding rests on (SARIF result properties)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
-
+from regaudit._namedtuple import NamedTuple
 from regaudit.describe import regularizer_label
 from regaudit.reporters._summary import slot_rank
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from regaudit.evidence import Evidence, SlotEvidence
     from regaudit.outcomes import Finding

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path, PurePath
-from typing import NamedTuple
+
+from regaudit._namedtuple import NamedTuple
 from urllib.parse import quote
 
 from regaudit.outcomes import ArtifactResult, Finding

@@ -2,10 +2,14 @@
 finding counts, artifact status words, and the order in which a layer's regularized slots are
 listed."""
 
-from typing import Any
+from __future__ import annotations
 
 from regaudit.outcomes import RunTotals, Severity, Status
 from regaudit.tree import Regularizer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 STATUS_WORDS = {Status.OK: "audited", Status.SKIPPED: "skipped", Status.ERROR: "unreadable"}
 NOTHING_AUDITED = "nothing was audited: no input held a model regaudit could read"

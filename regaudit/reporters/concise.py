@@ -18,12 +18,14 @@ Actions workflow command in the CI log the hook writes to.
 
 from __future__ import annotations
 
-from typing import Any
-
 from regaudit import reporters
 from regaudit.outcomes import ArtifactResult, Finding, RunTotals, Status
 from regaudit.reporters._escape import log_text
 from regaudit.reporters._summary import STATUS_WORDS, summary_parts, verdict_line
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 CONFIGURATION = "(configuration)"
 

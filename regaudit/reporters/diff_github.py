@@ -14,12 +14,14 @@ Escaping is the check's GitHub report's (`_escape.workflow_lines`, `workflow_pro
 
 from __future__ import annotations
 
-from typing import Any, TextIO
-
 from regaudit.diff import ArtifactDiff, DiffResult
 from regaudit.reporters._diff import Row, describe, layer_place, rows
 from regaudit.reporters._paths import artifact_file, placed_message
 from regaudit.reporters.github import LEVELS, _command, _title
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 _WARNING_VERDICTS = frozenset({"removed", "weakened", "changed", "layer removed"})
 

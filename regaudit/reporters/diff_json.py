@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TextIO
 
 from regaudit import __version__
 from regaudit.diff import ArtifactDiff, DiffResult, LayerChange, SlotChange
 from regaudit.outcomes import ArtifactResult
 from regaudit.reporters._diff import Row, rows, slot_verdict
 from regaudit.reporters.json import _finding, _number, _regularizer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 SCHEMA_VERSION = 1
 

@@ -10,8 +10,6 @@ Untrusted names are escaped by `_escape`, as in the check's Markdown report.
 
 from __future__ import annotations
 
-from typing import Any, TextIO
-
 from regaudit.diff import ArtifactDiff, DiffResult
 from regaudit.outcomes import Finding
 from regaudit.reporters._diff import (
@@ -21,6 +19,10 @@ from regaudit.reporters._paths import locate
 from regaudit.reporters._escape import markdown_code as _code
 from regaudit.reporters._escape import markdown_text as _prose
 from regaudit.reporters.markdown import _table_row
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 # GitHub refuses comments over 65,536 characters; room is left for a marker line a workflow adds.
 LIMIT = 65_536 - 1_024

@@ -9,13 +9,16 @@ first, then the findings introduced and resolved, then one summary line.
 from __future__ import annotations
 
 import textwrap
-from typing import Any, TextIO
 
 from regaudit.diff import ArtifactDiff, DiffResult
 from regaudit.outcomes import Finding
 from regaudit.reporters._diff import Row, describe, layer_place, matching, outcome, rows, sides, summary
 from regaudit.reporters._escape import log_text
 from regaudit.reporters.text import INDENT, WIDTH, _finding_lines, _LinearWrapper, _Painter, _wrapped
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 _VERDICT_WIDTH = max(len(verdict) for verdict in ("strengthened", "layer removed"))
 _VERDICT_STYLE = {"removed": "red", "weakened": "yellow", "changed": "yellow", "layer removed": "yellow"}

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
-from typing import Any, Mapping, TextIO
 
 from regaudit.catalog import Catalog, RuleDoc
 from regaudit.config import Settings, option_help, option_keys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 WIDTH = 88
 

@@ -19,12 +19,15 @@ encodes them, so a name cannot end the line and start a command of its own.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, NamedTuple, Sequence, TextIO
-
+from regaudit._namedtuple import NamedTuple
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
 from regaudit.reporters._escape import workflow_lines, workflow_property
 from regaudit.reporters._paths import artifact_file, placed_message
 from regaudit.reporters._summary import summary_parts
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Sequence, TextIO
 
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

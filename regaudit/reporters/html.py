@@ -16,7 +16,8 @@ import textwrap
 from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
-from typing import Any, NamedTuple, TextIO
+
+from regaudit._namedtuple import NamedTuple
 
 # Imported at module level: this module itself is imported only for --format html, so no other
 # format pays for jinja2.
@@ -31,6 +32,10 @@ from regaudit.reporters._evidence import evidence_view
 from regaudit.reporters._paths import locate
 from regaudit.reporters._summary import STATUS_WORDS, plural, slot_rank, summary_parts
 from regaudit.tree import Layer, ModelTree, Regularizer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 TEMPLATES = Path(__file__).parent / "templates"
 

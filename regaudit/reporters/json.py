@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any
 
 from regaudit import __version__, reporters
 from regaudit.outcomes import ArtifactResult, Finding, RunTotals, Severity, Status
 from regaudit.reporters._escape import json_for_logs
 from regaudit.tree import Layer, Regularizer
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, TextIO
     from regaudit.evidence import Evidence, WeightStats
 
 SCHEMA_VERSION = 1

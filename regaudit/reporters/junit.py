@@ -31,11 +31,14 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections import Counter
-from typing import Any, TextIO
 
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
 from regaudit.reporters._escape import log_text, xml_text
 from regaudit.reporters._paths import artifact_file, locate, place
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 SUITE = "regaudit"
 CONFIGURATION = "configuration"

@@ -16,14 +16,16 @@ says how much was left out and where the whole report is.
 
 from __future__ import annotations
 
-from typing import Any, TextIO
-
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
 from regaudit.reporters._escape import markdown_code as _code
 from regaudit.reporters._escape import markdown_html as _html
 from regaudit.reporters._escape import markdown_text as _prose
 from regaudit.reporters._paths import locate
 from regaudit.reporters._summary import STATUS_WORDS, plural, severity_count
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 
 COMMENT_LIMIT = 65_536  # characters in a GitHub issue or pull-request comment

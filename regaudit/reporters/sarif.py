@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from typing import Any, TextIO
 
 from regaudit import __version__
 from regaudit.catalog import RuleDoc
@@ -33,6 +32,10 @@ from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, St
 from regaudit.reporters._escape import json_for_logs
 from regaudit.reporters._evidence import cited_evidence
 from regaudit.reporters._paths import Located, artifact_file, placed_message
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/regaudit/regaudit"

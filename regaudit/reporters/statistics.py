@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any, TextIO
 
 from regaudit import reporters
 from regaudit.outcomes import ArtifactResult, RunTotals, Status
 from regaudit.reporters._summary import STATUS_WORDS, failure_reasons, verdict_line
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 # The formats --statistics can be printed in; any other is a usage error, never silently ignored.
 STATISTICS_FORMATS = ("text", "concise", "json")

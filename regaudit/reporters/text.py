@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 import textwrap
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, TextIO
 
 from regaudit.describe import regularizer_label
 from regaudit import reporters
@@ -37,7 +36,9 @@ from regaudit.reporters._summary import (
 )
 from regaudit.tree import ModelTree
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, TextIO
     from regaudit.evidence import Evidence
 
 INDENT = "  "

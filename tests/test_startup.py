@@ -1,0 +1,100 @@
+"""What `regaudit check` imports: start-up is most of a one-file run, so modules that only some
+runs need are imported on those runs only (bench/NOTES.md, "Start-up"). Each probe runs in a fresh
+interpreter from a folder without a configuration file, as the benchmark does."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+from conftest import MODELS, ROOT
+from regaudit._namedtuple import NamedTuple
+
+CLEAN = MODELS / "k3_origin_custom_layer.keras"  # no findings
+WITH_FINDINGS = MODELS / "k3_builtins.keras"
+# Never on a serial check of a named file: pickle and the process pool are --jobs's, TOML is read
+# for a configuration file or a rule's full documentation only, html.entities is for HTML and
+# Markdown, pathspec for directory walks.
+NOT_ON_THE_CHECK_PATH = (
+    "pickle", "multiprocessing", "concurrent.futures", "tomllib", "tomli", "html", "html.entities", "jinja2",
+    "pathspec", "h5py", "numpy", "google.protobuf", "keras", "tensorflow", "tf_keras",
+)
+# Not imported by regaudit's own modules on that path (click, until the CLI drops it, imports some).
+NOT_BY_REGAUDIT = ("typing", "inspect", "dataclasses", "ast", "datetime", "difflib", "tempfile", "subprocess")
+
+
+def _imported(code: str, cwd) -> set[str]:
+    probe = code + "\nimport sys\nprint(' '.join(sorted(sys.modules)))\n"
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=cwd, env={"PYTHONPATH": str(ROOT)}
+    )
+    assert completed.returncode == 0, completed.stderr
+    return set(completed.stdout.split("\n")[-2].split())
+
+
+@pytest.mark.parametrize("model", [CLEAN, WITH_FINDINGS], ids=["clean", "findings"])
+@pytest.mark.parametrize("format_", ["text", "json"])
+def test_check_command_imports_only_what_the_run_needs(model, format_, tmp_path):
+    run = (
+        "import io, sys, contextlib, regaudit.cli\n"
+        f"sys.argv = ['regaudit', 'check', '--format', {format_!r}, {str(model)!r}]\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n        regaudit.cli.main()\n    except SystemExit:\n        pass\n"
+    )
+    assert _imported(run, tmp_path) & set(NOT_ON_THE_CHECK_PATH) == set()
+
+
+@pytest.mark.parametrize("model", [CLEAN, WITH_FINDINGS], ids=["clean", "findings"])
+def test_regaudit_itself_imports_no_typing_on_the_check_path(model, tmp_path):
+    run = (
+        "import io, regaudit\n"
+        "from regaudit.catalog import load_catalog\n"
+        "from regaudit.reporters import ReportContext, render\n"
+        f"result = regaudit.audit([{str(model)!r}])\n"
+        "render('text', result, ReportContext(load_catalog()), io.StringIO())\n"
+        "assert result.artifacts[0].status.value == 'ok'\n"
+    )
+    imported = _imported(run, tmp_path)
+    assert "regaudit.reporters.text" in imported
+    assert imported & set(NOT_ON_THE_CHECK_PATH + NOT_BY_REGAUDIT) == set()
+
+
+class _Point(NamedTuple):
+    """A point."""
+
+    x: int
+    y: int = 0
+    label: str | None = None
+
+    @property
+    def norm(self) -> int:
+        return abs(self.x) + abs(self.y)
+
+    @classmethod
+    def origin(cls) -> _Point:
+        return cls(0)
+
+
+def test_namedtuple_without_typing_behaves_as_typing_namedtuple():
+    point = _Point(3, -4)
+    assert point == (3, -4, None) and point.norm == 7 and _Point.origin() == (0, 0, None)
+    assert _Point._fields == ("x", "y", "label") and _Point._field_defaults == {"y": 0, "label": None}
+    assert point._replace(label="a").label == "a" and repr(point) == "_Point(x=3, y=-4, label=None)"
+    assert _Point.__doc__ == "A point." and _Point.__module__ == __name__ and _Point.__qualname__ == "_Point"
+    assert pickle.loads(pickle.dumps(point)) == point  # --jobs sends results between processes
+    with pytest.raises(TypeError):
+
+        class _Wrong(NamedTuple):
+            x: int = 0
+            y: int
+
+    with pytest.raises(AttributeError):
+
+        class _Overwrites(NamedTuple):
+            x: int
+
+            def _replace(self, **changes):
+                return self
