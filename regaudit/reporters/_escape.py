@@ -84,6 +84,12 @@ _MARK_ESCAPES = {"::": ":\\x3a", "##[": "#\\x23["}
 
 def log_text(text: str) -> str:
     """Untrusted text for a terminal or CI log: `visible`, with no workflow command in it."""
+    if text.isascii() and text.isprintable() and "::" not in text and "##[" not in text:
+        return text  # the usual name: nothing to escape (printable ASCII has no control character)
+    return _log_text_escaped(text)
+
+
+def _log_text_escaped(text: str) -> str:
     return _COMMAND_MARKS.sub(lambda match: _MARK_ESCAPES[match.group()], visible(text))
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 from regaudit import __version__, reporters
 from regaudit.outcomes import ArtifactResult, Finding, RunTotals, Severity, Status
+from regaudit.reporters import _json_text as json_text
 from regaudit.reporters._escape import json_for_logs
 from regaudit.tree import Layer, Regularizer
 
@@ -21,8 +21,8 @@ SCHEMA_VERSION = 1
 class Reporter(reporters.Reporter):
     """The document written as the run goes: its head, each artifact's object as it arrives, then
     the configuration findings and the summary. The bytes are those of `json.dumps(document,
-    indent=2)` of the whole document: each artifact's object is dumped alone and indented to its
-    depth in the `artifacts` list (json.dumps never writes a raw newline inside a string)."""
+    indent=2)` of the whole document: each artifact's object is dumped alone, indented to its
+    depth in the `artifacts` list (`_json_text.dumps`, which writes what json.dumps writes)."""
 
     def begin(self) -> None:
         head = _dumps({"schema_version": SCHEMA_VERSION, "tool": {"name": "regaudit", "version": __version__}})
@@ -32,8 +32,8 @@ class Reporter(reporters.Reporter):
     def artifact(self, artifact: ArtifactResult) -> None:
         # One write per artifact: json.dump would write every token separately, which costs more
         # than encoding them (bench/RESULTS.md).
-        text = _dumps(_artifact(artifact)).replace("\n", "\n" + _ITEM_INDENT)
-        self.stream.write(("\n" if not self.written else ",\n") + _ITEM_INDENT + text)
+        text = _dumps(_artifact(artifact), _ITEM_DEPTH)
+        self.stream.write(("\n" if not self.written else ",\n") + _ITEM_DEPTH * "  " + text)
         self.written += 1
 
     def end(self, totals: RunTotals) -> None:
@@ -48,11 +48,11 @@ class Reporter(reporters.Reporter):
         self.stream.write(("\n  ]" if self.written else "]") + ",\n" + tail[len("{\n"):] + "\n")
 
 
-_ITEM_INDENT = "    "  # an artifact's object, inside the document's `artifacts` list
+_ITEM_DEPTH = 2  # an artifact's object, inside the document's `artifacts` list
 
 
-def _dumps(value: Any) -> str:
-    return json_for_logs(json.dumps(value, indent=2, allow_nan=False))
+def _dumps(value: Any, depth: int = 0) -> str:
+    return json_for_logs(json_text.dumps(value, depth, allow_nan=False))
 
 
 def _artifact(artifact: ArtifactResult) -> dict[str, Any]:

@@ -23,12 +23,12 @@ codes are described in `tool.driver.notifications`.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 
 from regaudit import __version__
 from regaudit.catalog import RuleDoc
 from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
+from regaudit.reporters import _json_text as json_text
 from regaudit.reporters._escape import json_for_logs
 from regaudit.reporters._evidence import cited_evidence
 from regaudit.reporters._paths import Located, artifact_file, placed_message
@@ -48,7 +48,7 @@ _HELP_SECTIONS = (("What it flags", "what"), ("Why it matters", "why"), ("How to
 def render(result: AuditResult, context: Any, stream: TextIO) -> None:
     # ASCII-only JSON: valid whatever the stream's encoding, and whatever a model's names hold.
     # One write of the whole text, not one per token (as in the JSON report).
-    stream.write(json_for_logs(json.dumps(document(result, context), indent=2)) + "\n")
+    stream.write(json_for_logs(json_text.dumps(document(result, context))) + "\n")
 
 
 def document(result: AuditResult, context: Any) -> dict[str, Any]:

@@ -194,8 +194,39 @@ def _finding_lines(finding: Finding, paint: "_Painter", places: list[str] | None
 
 def _wrapped(text: str, indent: str, width: int = WIDTH) -> list[str]:
     """Prose wrapped to `width`, every line indented; shared with the diff report."""
+    lines = _wrapped_plainly(text, indent, width)
+    if lines is not None:
+        return lines
     wrapper = _LinearWrapper(width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False)
     return wrapper.wrap(text) or [indent.rstrip()]
+
+
+_NOT_PLAIN = re.compile(r"[\t\n\x0b\x0c\r]|  |^ | $")
+
+
+def _wrapped_plainly(text: str, indent: str, width: int) -> list[str] | None:
+    """What `_LinearWrapper` makes of the usual message, at a fraction of textwrap's cost: words
+    that each fit on a line, one space between them. None for any other text (tabs, line breaks,
+    runs of spaces, a word too long for a line, a word that str.strip reads as blank), which is
+    left to textwrap. Greedy, as textwrap is: a line takes words while they fit with one space
+    between, and the space at a break disappears."""
+    if not text or _NOT_PLAIN.search(text):
+        return None
+    room = width - len(indent)
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        if len(word) > room or not word.strip():
+            return None
+        if not line:
+            line = word
+        elif len(line) + 1 + len(word) <= room:
+            line += " " + word
+        else:
+            lines.append(indent + line)
+            line = word
+    lines.append(indent + line)
+    return lines
 
 
 class _LinearWrapper(textwrap.TextWrapper):
@@ -254,6 +285,8 @@ def _grouped(findings: list[Finding]) -> list[tuple[Finding, list[str]]]:
 
 def _table_row(row: tuple[str, ...], widths: list[int]) -> list[str]:
     """One table row, each cell wrapped to its column: as many lines as its tallest cell."""
+    if all(len(cell) <= width for cell, width in zip(row, widths)):  # the usual row: one line
+        return [INDENT + _GAP.join(_one_line(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()]
     cells = [_wrap_cell(cell, width) for cell, width in zip(row, widths)]
     height = max(len(cell) for cell in cells)
     lines = []
@@ -266,6 +299,17 @@ def _table_row(row: tuple[str, ...], widths: list[int]) -> list[str]:
 def _wrap_cell(text: str, width: int) -> list[str]:
     """Greedy lines of at most `width`, broken after a space or a `/` where possible
     (`L1L2(l1=0.01, ` / `l2=0.001)`, `block/` / `conv`), inside a word only when it is longer."""
+    if len(text) <= width:  # the usual cell: one line, which _wrap_long_cell would leave whole
+        return [_one_line(text)]
+    return _wrap_long_cell(text, width)
+
+
+def _one_line(text: str) -> str:
+    """A cell that fits its column, as `_wrap_long_cell` writes it: trailing spaces dropped."""
+    return text.rstrip() if text.strip() else ""
+
+
+def _wrap_long_cell(text: str, width: int) -> list[str]:
     lines = [""]
     for token in re.findall(r"[^ /]*(?:/| +|$)", text):
         if not token:
