@@ -78,7 +78,7 @@ def machine() -> dict:
         "python": platform.python_version(),
         "commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                                  text=True).stdout.strip(),
-        "packages": {name: version(name) for name in ("click", "jinja2", "h5py", "keras", "tensorflow", "playwright")},
+        "packages": {name: version(name) for name in ("jinja2", "h5py", "keras", "tensorflow", "playwright")},
         "modelscan": (modelscan.stdout.strip() or modelscan.stderr.strip()) if modelscan else "not installed",
     }
 

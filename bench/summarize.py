@@ -23,7 +23,7 @@ RATIOS = [
     ("load_model / floor (resnet50)", "load_model resnet50", "floor resnet50",
      None, "reference"),
     ("imports only / floor", "imports only", "floor resnet50",
-     None, "what click + zipfile + json cost before any work"),
+     None, "what argparse + zipfile + json cost before any work"),
 ]
 
 

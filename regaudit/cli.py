@@ -7,7 +7,8 @@ machine, where Python alone starts in 11 ms and the floor takes 31. `python -X i
 tokenize, uuid, platform, datetime, gettext and locale modules they import): the whole remaining
 budget, before regaudit has imported anything of its own or read a byte. Importing click later
 cannot help, since every run parses its command line. argparse costs ~1.1 ms beyond what the
-floor imports (argparse itself and gettext), and only the parser of the command being run is
+floor imports (argparse itself and gettext), plus ~0.7 ms for `locale`, which gettext imports
+when the first parser looks up a translation; only the parser of the command being run is
 built. Before and after: bench/NOTES.md, "One file: the command line without click".
 """
 
