@@ -44,10 +44,7 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
     to the terminal, at most 100 columns."""
 
     def __init__(self, prog: str) -> None:
-        import shutil
-
-        width = min(HELP_WIDTH, shutil.get_terminal_size((HELP_WIDTH, 24)).columns) - 2
-        super().__init__(prog, max_help_position=32, width=width)
+        super().__init__(prog, max_help_position=32, width=_help_width() - 2)
 
     def _format_action_invocation(self, action: argparse.Action) -> str:
         """`-o, --output FILE` rather than argparse's `-o FILE, --output FILE`."""
@@ -61,6 +58,20 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
         import textwrap
 
         return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+
+def _help_width() -> int:
+    """COLUMNS, else the terminal's width, at most 100: what shutil.get_terminal_size gives, without
+    importing shutil (and the compression modules it imports) on every run, since argparse makes a
+    formatter for each option it defines."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):  # no standard output, or not a terminal
+            columns = HELP_WIDTH
+    return min(HELP_WIDTH, columns) if columns > 0 else HELP_WIDTH
 
 
 class _Parser(argparse.ArgumentParser):
@@ -591,12 +602,12 @@ def _check_reporter(format_: str, presentation: _Presentation, stream: TextIO):
 
 def _text_width(stream: object) -> int:
     """The terminal's width (COLUMNS, else what the terminal says) on a TTY; 100 otherwise."""
-    import shutil
-
     from regaudit.reporters import DEFAULT_WIDTH
 
     if not getattr(stream, "isatty", lambda: False)():
         return DEFAULT_WIDTH
+    import shutil  # on a terminal only: it imports the compression modules too
+
     return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
 
 

@@ -167,16 +167,25 @@ def test_a_reader_that_goes_away_is_no_error():
 # --- what a check run imports -----------------------------------------------------------------------
 
 
-def test_check_imports_neither_click_nor_what_other_commands_need():
+UNWANTED = ("click", "regaudit.diff", "regaudit.git_revision", "tempfile", "shlex", "difflib", "subprocess")
+
+
+@pytest.mark.parametrize("suffix, unwanted", [(".keras", UNWANTED), (".json", UNWANTED + ("shutil", "zipfile"))])
+def test_check_imports_neither_click_nor_what_other_commands_need(tmp_path, suffix, unwanted):
+    """Nor, for a model JSON file, shutil (argparse's help formatter and the terminal width)."""
+    model = tmp_path / f"model{suffix}"
+    if suffix == ".keras":
+        shutil.copy(CLEAN, model)
+    else:
+        model.write_text(json.dumps({"class_name": "Sequential", "config": {"name": "m", "layers": []}}))
     probe = (
         "import sys, regaudit.cli\n"
-        f"sys.argv = ['regaudit', 'check', {CLEAN!r}]\n"
+        f"sys.argv = ['regaudit', 'check', {str(model)!r}]\n"
         "try:\n    regaudit.cli.main()\nexcept SystemExit:\n    pass\n"
-        "unwanted = ('click', 'regaudit.diff', 'regaudit.git_revision', 'tempfile', 'shlex', 'difflib', 'subprocess')\n"
-        "print(sorted(m for m in unwanted if m in sys.modules))\n"
+        f"print(sorted(m for m in {unwanted!r} if m in sys.modules))\n"
     )
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert completed.stdout.strip().splitlines()[-1] == "[]", completed.stderr
+    assert completed.stdout.strip().splitlines()[-1] == "[]", completed.stdout + completed.stderr
 
 
 # --- shell completion -------------------------------------------------------------------------------
