@@ -8,6 +8,7 @@ logic lives in `regaudit.checks`. Codes are forever: retired codes stay listed i
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from functools import lru_cache
@@ -98,9 +99,14 @@ class Catalog:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.codes: tuple[str, ...] = tuple(sorted(path.stem for path in directory.glob("RA*.toml")))
+        # The names glob("RA*.toml") gives, without compiling a pattern for them.
+        names = os.listdir(directory) if directory.is_dir() else ()
+        files = [name for name in names if name.startswith("RA") and name.endswith(".toml")]
+        self.codes: tuple[str, ...] = tuple(sorted(name.removesuffix(".toml") for name in files))
         self._parsed: dict[str, RuleDoc] = {}
         self._briefs: dict[str, RuleBrief] = {}
+        # Rule selection asks for the same few selectors once per rule and per finding.
+        self._selected: dict[str, tuple[str, ...]] = {}
 
     def brief(self, code: str) -> RuleBrief:
         """The code, name and severity of a rule, from the `key = "text"` lines that open its file.
@@ -138,9 +144,12 @@ class Catalog:
 
     def codes_for(self, selector: str) -> tuple[str, ...]:
         """The codes a selector names: a code, a prefix (RA, RA2, RA20) or a rule name."""
-        if re.fullmatch(r"RA\d{0,3}", selector):
-            return tuple(code for code in self.codes if code.startswith(selector))
-        return tuple(rule.code for rule in self.rules.values() if rule.name == selector)
+        if selector not in self._selected:
+            if re.fullmatch(r"RA\d{0,3}", selector):
+                self._selected[selector] = tuple(code for code in self.codes if code.startswith(selector))
+            else:
+                self._selected[selector] = tuple(rule.code for rule in self.rules.values() if rule.name == selector)
+        return self._selected[selector]
 
     def is_selector(self, selector: str) -> bool:
         return bool(self.codes_for(selector))

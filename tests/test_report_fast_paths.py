@@ -92,7 +92,7 @@ def test_plain_wrapping_is_textwraps():
         width = rng.choice([40, 60, 80, 100, 140])
         indent = rng.choice(["", text.INDENT, text.MESSAGE_INDENT])
         plain = text._wrapped_plainly(prose, indent, width)
-        wrapper = text._LinearWrapper(width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False)
+        wrapper = text._linear_wrapper()(width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False)
         if plain is not None:
             taken += 1
             assert plain == wrapper.wrap(prose), (prose, width, indent)

@@ -51,7 +51,8 @@ _HOMOGENEOUS_ACTIVATIONS = frozenset({"linear", "relu", "leaky_relu"})
 _LORA_SLOTS = frozenset({"kernel", "embeddings"})
 # What training code usually excludes from weight decay.
 _USUALLY_UNDECAYED_SLOTS = frozenset({"bias"}) | _NORMALIZATION_PARAMETERS
-_EINSUM = re.compile(
+# A pattern, compiled (and cached by `re`) when an EinsumDense is first met, not at import.
+_EINSUM = (
     r"(?:\.\.\.)?[a-zA-Z]+(?:\.\.\.)?,(?P<weight>[a-zA-Z]+)"
     r"->(?:\.\.\.)?(?P<output>[a-zA-Z]+)(?P<right_ellipsis>\.\.\.)?"
 )
@@ -257,7 +258,7 @@ def _attention_output_rank(layer: Layer) -> int:
 
 def _einsum_equation(layer: Layer) -> re.Match[str] | None:
     equation = layer.config.get("equation")
-    return _EINSUM.fullmatch(equation.replace(" ", "")) if isinstance(equation, str) else None
+    return re.fullmatch(_EINSUM, equation.replace(" ", "")) if isinstance(equation, str) else None
 
 
 def _einsum_bias_ranks(layer: Layer) -> frozenset[int]:

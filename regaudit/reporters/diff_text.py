@@ -14,7 +14,7 @@ from regaudit.diff import ArtifactDiff, DiffResult
 from regaudit.outcomes import Finding
 from regaudit.reporters._diff import Row, describe, layer_place, matching, outcome, rows, sides, summary
 from regaudit.reporters._escape import log_text
-from regaudit.reporters.text import INDENT, WIDTH, _finding_lines, _LinearWrapper, _Painter, _wrapped
+from regaudit.reporters.text import INDENT, WIDTH, _finding_lines, _linear_wrapper, _Painter, _wrapped
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def _body(artifact: ArtifactDiff, found: list[Row], paint: _Painter) -> list[str
         verdict = row.verdict.ljust(_VERDICT_WIDTH)
         style = "red" if row.fails_gate else _VERDICT_STYLE.get(row.verdict)
         text = f"{verdict} {log_text(layer_place(row.layer))} {log_text(describe(row))}"
-        wrapped = _LinearWrapper(WIDTH, initial_indent=INDENT, subsequent_indent=INDENT + " " * (_VERDICT_WIDTH + 1),
+        wrapped = _linear_wrapper()(WIDTH, initial_indent=INDENT, subsequent_indent=INDENT + " " * (_VERDICT_WIDTH + 1),
                                  break_on_hyphens=False).wrap(text)
         if style:  # painted after wrapping, so that the escape codes take no width
             wrapped[0] = wrapped[0].replace(verdict, paint(verdict, style), 1)

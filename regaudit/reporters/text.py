@@ -15,15 +15,14 @@ Wrapping is linear in the length of the text, however long a name is.
 from __future__ import annotations
 
 import re
-import textwrap
 from collections import defaultdict
+from functools import lru_cache
 
 from regaudit.describe import regularizer_label
 from regaudit import reporters
 from regaudit.outcomes import ArtifactResult, Finding, RunTotals, Severity, Status
 from regaudit.reporters import DEFAULT_WIDTH, concise
 from regaudit.reporters._escape import log_text
-from regaudit.reporters._evidence import penalty_cell
 from regaudit.reporters._paths import place
 from regaudit.reporters._summary import (
     NOTHING_AUDITED,
@@ -122,6 +121,8 @@ class _Report:
 
     def regularizer_table(self, tree: ModelTree, evidence: Evidence | None = None) -> list[str]:
         """With --weights (`evidence`), a last column gives the penalty Keras adds for each slot."""
+        if evidence is not None:  # imported here: only --weights needs it
+            from regaudit.reporters._evidence import penalty_cell
         rows = [
             tuple(map(log_text, (layer.path, layer.class_name, regularizer.slot, regularizer_label(regularizer),
                                  regularizer.origin.value)))
@@ -197,7 +198,7 @@ def _wrapped(text: str, indent: str, width: int = WIDTH) -> list[str]:
     lines = _wrapped_plainly(text, indent, width)
     if lines is not None:
         return lines
-    wrapper = _LinearWrapper(width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False)
+    wrapper = _linear_wrapper()(width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False)
     return wrapper.wrap(text) or [indent.rstrip()]
 
 
@@ -205,7 +206,7 @@ _NOT_PLAIN = re.compile(r"[\t\n\x0b\x0c\r]|  |^ | $")
 
 
 def _wrapped_plainly(text: str, indent: str, width: int) -> list[str] | None:
-    """What `_LinearWrapper` makes of the usual message, at a fraction of textwrap's cost: words
+    """What `_linear_wrapper` makes of the usual message, at a fraction of textwrap's cost: words
     that each fit on a line, one space between them. None for any other text (tabs, line breaks,
     runs of spaces, a word too long for a line, a word that str.strip reads as blank), which is
     left to textwrap. Greedy, as textwrap is: a line takes words while they fit with one space
@@ -229,23 +230,31 @@ def _wrapped_plainly(text: str, indent: str, width: int) -> list[str] | None:
     return lines
 
 
-class _LinearWrapper(textwrap.TextWrapper):
-    """textwrap, with each word longer than a line cut into line-long pieces up front.
+@lru_cache(maxsize=None)
+def _linear_wrapper() -> type:
+    """The wrapper class, made on first use: textwrap compiles its patterns at import, and only text
+    that `_wrapped_plainly` leaves over needs it."""
+    import textwrap
 
-    textwrap cuts a long word one line at a time and copies the rest of it each time, which is
-    quadratic in the word's length (a 16 MB layer name took minutes). Pieces of exactly one line
-    are never cut again, so wrapping is linear. A long word starts on a line of its own.
-    """
+    class LinearWrapper(textwrap.TextWrapper):
+        """textwrap, with each word longer than a line cut into line-long pieces up front.
 
-    def _split(self, text: str) -> list[str]:
-        room = max(1, self.width - len(self.subsequent_indent))
-        chunks = []
-        for chunk in super()._split(text):
-            if len(chunk) <= room:
-                chunks.append(chunk)
-            else:
-                chunks += [chunk[start : start + room] for start in range(0, len(chunk), room)]
-        return chunks
+        textwrap cuts a long word one line at a time and copies the rest of it each time, which is
+        quadratic in the word's length (a 16 MB layer name took minutes). Pieces of exactly one line
+        are never cut again, so wrapping is linear. A long word starts on a line of its own.
+        """
+
+        def _split(self, text: str) -> list[str]:
+            room = max(1, self.width - len(self.subsequent_indent))
+            chunks = []
+            for chunk in super()._split(text):
+                if len(chunk) <= room:
+                    chunks.append(chunk)
+                else:
+                    chunks += [chunk[start : start + room] for start in range(0, len(chunk), room)]
+            return chunks
+
+    return LinearWrapper
 
 
 def _shrink_widest(widths: list[int], excess: int) -> None:
