@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import json
 from json.encoder import encode_basestring_ascii as _string
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _STEP = "  "  # indent=2
 
