@@ -359,7 +359,7 @@ def _run_check(options: argparse.Namespace) -> None:
     from pathlib import Path
 
     from regaudit.engine import Audit
-    from regaudit.reporters import feed
+    from regaudit.reporters import Pieces, feed
     from regaudit.suppression import BaselineWriter
 
     if options.baseline and options.write_baseline:
@@ -385,15 +385,15 @@ def _run_check(options: argparse.Namespace) -> None:
     if options.write_baseline:  # record everything the configuration reports, not what an old baseline hid
         settings = _without_baseline(settings)
     show_progress = sys.stderr.isatty() and not options.quiet
-    run = Audit(options.paths or (".",), settings, jobs=options.jobs, ignore_unknown=options.ignore_unknown,
-                progress=_progress_bar if show_progress else None)
     presentation = _Presentation(settings, options.quiet, options.exit_zero, not options.ignore_unknown,
                                  options.color, options.statistics, options.root or _repository_root(Path.cwd()))
     baseline_writer = BaselineWriter(options.write_baseline) if options.write_baseline else None
     with ExitStack() as streams:  # every report is written as the run goes, each artifact once
-        consumers = [_check_reporter(format_, presentation, streams.enter_context(_destination(output)))
-                     for format_, output in destinations]
-        feed(consumers + ([baseline_writer] if baseline_writer else []), run, lambda: run.totals)
+        reports = [_check_reporter(format_, presentation, streams.enter_context(_destination(output)))
+                   for format_, output in destinations]
+        run = Audit(options.paths or (".",), settings, jobs=options.jobs, ignore_unknown=options.ignore_unknown,
+                    progress=_progress_bar if show_progress else None, pieces=Pieces.of(reports))
+        feed(reports + ([baseline_writer] if baseline_writer else []), run, lambda: run.totals)
     if baseline_writer:
         print(f"regaudit: wrote {baseline_writer.entries} baseline entries to {options.write_baseline}",
               file=sys.stderr)

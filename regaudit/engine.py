@@ -18,6 +18,7 @@ import gc
 import os
 import sys
 from contextlib import contextmanager
+from itertools import chain, islice
 
 from regaudit.catalog import Catalog, load_catalog
 from regaudit.checks import Hit, RuleContext, all_checks
@@ -32,7 +33,8 @@ from regaudit.tree import ModelTree
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Iterable, Iterator
+    from collections import deque
+    from typing import Any, Callable, Generator, Iterable, Iterator
     from regaudit.checks import Check
     from regaudit.evidence import Evidence
 
@@ -40,6 +42,8 @@ INTERNAL_ERROR = "RA909"
 # Wraps the stream of examined artifacts, e.g. to draw a progress bar: (items, total) -> items.
 if TYPE_CHECKING:
     Progress = Callable[[Iterable["ArtifactResult | None"], int], Iterable["ArtifactResult | None"]]
+    # Renders an artifact's part of each report, in a worker process (regaudit.reporters.Pieces).
+    Pieces = Callable[[ArtifactResult], tuple]
 
 
 def audit(paths: Iterable[str] | str, settings: Settings | None = None, **options: Any) -> AuditResult:
@@ -70,6 +74,11 @@ class Audit:
     whatever `jobs` is. `ignore_unknown` passes over named files that are not models; `progress`
     wraps the stream of examined artifacts (e.g. to draw a progress bar).
 
+    `pieces` (see `regaudit.reporters.Pieces`) renders an artifact's part of every report; with
+    workers, and when no per-file or per-layer ignore or baseline can change an artifact's
+    findings afterwards, the workers call it, and each artifact comes back with its `pieces` and
+    without its tree and evidence (which only the rendering reads): the parent then only writes.
+
     The command line renders each result as it comes (see `regaudit.reporters.feed`), so that
     rendering overlaps the workers' examining and memory stays flat however many files a run has.
     """
@@ -82,26 +91,33 @@ class Audit:
         jobs: int = 1,
         ignore_unknown: bool = False,
         progress: Progress | None = None,
+        pieces: Pieces | None = None,
     ) -> None:
-        self.paths = [paths] if isinstance(paths, (str, os.PathLike)) else paths
+        self.paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
         self.settings = settings or Settings()
         self.jobs = jobs
         self.ignore_unknown = ignore_unknown
         self.progress = progress
+        self.pieces = pieces
         self.totals = RunTotals(self.settings.fail_on)
 
     def __iter__(self) -> Iterator[ArtifactResult]:
-        settings, jobs = self.settings, self.jobs
+        settings = self.settings
         catalog = load_catalog()
         exclude = path_filter(settings).excluded
-        candidates = list(discover(self.paths, ignore_unknown=self.ignore_unknown, exclude=exclude,
-                                   force_exclude=settings.force_exclude))
-        if any(candidate.display == STDIN for candidate in candidates):
-            jobs = 1  # standard input can be read by this process only
-        examined = _examine_all(candidates, settings, catalog, jobs)
+        # Found as the examining goes: workers start on the first files while the walk goes on.
+        candidates: Iterable[Candidate] = discover(self.paths, ignore_unknown=self.ignore_unknown, exclude=exclude,
+                                                   force_exclude=settings.force_exclude)
         if self.progress is not None:
-            examined = self.progress(examined, len(candidates))
+            candidates = list(candidates)  # a progress bar needs the total first
+        # Standard input can be read by this process only.
+        jobs = 1 if any(os.fspath(path) == STDIN for path in self.paths) else self.jobs
         suppressions = _Suppressions(settings, catalog)
+        # Rendered in the workers only when nothing here can change an artifact's findings after them.
+        pieces = self.pieces if suppressions.inert else None
+        examined = _examine_all(iter(candidates), settings, catalog, jobs, pieces)
+        if self.progress is not None:
+            examined = self.progress(examined, len(candidates))  # type: ignore[arg-type]
         for artifact in examined:
             if artifact is not None:
                 suppressions.apply(artifact)
@@ -117,70 +133,101 @@ AUTO_JOBS = 0
 # An explicit job count is honoured whatever the number of files: a worker also keeps a crash
 # in a native reader away from the other files.
 PARALLEL_MIN_FILES = 200
-# Files per task sent to a worker: enough to make the per-task cost of a process pool small,
-# few enough that every worker gets several tasks (and a slow file does not hold up the end).
-CHUNK_MAX = 64
-CHUNKS_PER_WORKER = 8
+# Files per task sent to a worker as they are found: enough to make the per-task cost of a
+# process pool small, few enough that the last task does not keep one worker busy long after the
+# others are done (bench/NOTES.md). At most CHUNKS_AHEAD tasks per worker wait at a time, so that
+# results never pile up in memory ahead of the reports.
+CHUNK_SIZE = 32
+CHUNKS_AHEAD = 4
 
 
 def _examine_all(
-    candidates: list[Candidate], settings: Settings, catalog: Catalog, jobs: int
+    candidates: Iterator[Candidate], settings: Settings, catalog: Catalog, jobs: int, pieces: Pieces | None = None
 ) -> Iterator[ArtifactResult | None]:
+    # Never slower than serial: with jobs=0, workers only when there is enough work to pay for
+    # them; and a single file is examined here whatever the job count.
+    head = list(islice(candidates, PARALLEL_MIN_FILES if jobs == AUTO_JOBS else 2))
     if jobs == AUTO_JOBS:
-        # Never slower than serial: workers only when there is enough work to pay for them.
-        jobs = (os.cpu_count() or 1) if len(candidates) >= PARALLEL_MIN_FILES else 1
-    if jobs <= 1 or len(candidates) <= 1:
+        jobs = (os.cpu_count() or 1) if len(head) >= PARALLEL_MIN_FILES else 1
+    candidates = chain(head, candidates)
+    if jobs <= 1 or len(head) <= 1:
         examiner = _Examiner(settings, catalog)
         return (examiner.examine(candidate) for candidate in candidates)
-    return _examine_in_workers(candidates, settings, jobs)
+    return _examine_in_workers(candidates, settings, jobs, pieces)
 
 
-def _chunks(candidates: list[Candidate], jobs: int) -> list[list[Candidate]]:
-    size = max(1, min(CHUNK_MAX, len(candidates) // (jobs * CHUNKS_PER_WORKER)))
-    return [candidates[start : start + size] for start in range(0, len(candidates), size)]
+def _chunks(candidates: Iterator[Candidate], size: int) -> Iterator[list[Candidate]]:
+    while chunk := list(islice(candidates, size)):
+        yield chunk
 
 
-def _examine_in_workers(candidates: list[Candidate], settings: Settings, jobs: int) -> Iterator[ArtifactResult | None]:
+def _examine_in_workers(
+    candidates: Iterator[Candidate], settings: Settings, jobs: int, pieces: Pieces | None
+) -> Iterator[ArtifactResult | None]:
     # Imported here: multiprocessing is heavy, and a serial run (the default) never needs it.
     from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
 
-    chunks = _chunks(candidates, jobs)
-    done = 0
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(settings,)) as pool:
-        for pickled in _results_until_broken(pool, chunks):
-            yield from _unpacked(pickled)
-            done += 1
+    chunks = _chunks(candidates, CHUNK_SIZE)
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(settings, pieces)) as pool:
+        unfinished = yield from _results_until_broken(pool, chunks, jobs * CHUNKS_AHEAD)
     # If a worker died (a crash in a native reader), it took the pool with it. The files still to
     # do are examined one process each, so the crash stays with its own file.
-    for chunk in chunks[done:]:
+    for chunk in unfinished:
         for candidate in chunk:
             yield _examine_isolated(candidate, settings)
 
 
-def _results_until_broken(pool: Any, chunks: list[list[Candidate]]) -> Iterator[bytes]:
-    """Each chunk's pickled results in order, until a dead worker breaks the pool. A worker can die
-    while chunks are still being handed out, so submitting may find the pool broken too."""
+def _results_until_broken(
+    pool: Any, chunks: Iterator[list[Candidate]], ahead: int
+) -> Generator[ArtifactResult | None, None, Iterable[list[Candidate]]]:
+    """Each chunk's results in input order, handing chunks out as they come and taking results
+    back as soon as they are ready, with at most `ahead` chunks waiting. Returns the chunks not
+    done when a dead worker broke the pool (empty when none did): a worker can die while chunks
+    are still being handed out, so submitting may find the pool broken too."""
+    from collections import deque
     from concurrent.futures.process import BrokenProcessPool
 
-    futures = []
-    try:
-        for chunk in chunks:
-            futures.append(pool.submit(_examine_chunk_in_worker, chunk))
-    except BrokenProcessPool:
-        pass
-    for future in futures:
+    waiting: deque[tuple[list[Candidate], Any]] = deque()  # (chunk, future), in input order
+
+    def unfinished(*more: list[Candidate]) -> Iterable[list[Candidate]]:
+        return chain([chunk for chunk, _ in waiting], more, chunks)
+
+    for chunk in chunks:
         try:
-            yield future.result()
+            waiting.append((chunk, pool.submit(_examine_chunk_in_worker, chunk)))
         except BrokenProcessPool:
-            return
+            return unfinished(chunk)
+        while waiting and (len(waiting) >= ahead or waiting[0][1].done()):
+            if not (yield from _first_results(waiting)):
+                return unfinished()
+    while waiting:
+        if not (yield from _first_results(waiting)):
+            return unfinished()
+    return ()
+
+
+def _first_results(waiting: deque) -> Generator[ArtifactResult | None, None, bool]:
+    """The results of the first waiting chunk, once it is done; False (and the chunk left waiting)
+    when its worker died."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        data = waiting[0][1].result()
+    except BrokenProcessPool:
+        return False
+    waiting.popleft()
+    results = _unpacked(data)
+    results.reverse()
+    while results:  # each let go as it is handed on
+        yield results.pop()
+    return True
 
 
 def _examine_isolated(candidate: Candidate, settings: Settings) -> ArtifactResult | None:
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    with ProcessPoolExecutor(max_workers=1, initializer=_start_worker, initargs=(settings,)) as pool:
+    with ProcessPoolExecutor(max_workers=1, initializer=_start_worker, initargs=(settings, None)) as pool:
         try:
             (result,) = _unpacked(pool.submit(_examine_chunk_in_worker, [candidate]).result())
             return result
@@ -194,19 +241,27 @@ def _examine_isolated(candidate: Candidate, settings: Settings) -> ArtifactResul
 
 
 _worker: "_Examiner | None" = None
+_worker_pieces: "Pieces | None" = None
 
 
-def _start_worker(settings: Settings) -> None:
-    global _worker
+def _start_worker(settings: Settings, pieces: "Pieces | None") -> None:
+    global _worker, _worker_pieces
     _worker = _Examiner(settings, load_catalog())
+    _worker_pieces = pieces
 
 
 def _examine_chunk_in_worker(chunk: list[Candidate]) -> bytes:
-    """The chunk's results, pickled here rather than by the pool (see `_deep_pickling`)."""
+    """The chunk's results, pickled here rather than by the pool (see `_deep_pickling`); with
+    pieces, rendered here, and sent without what only the rendering reads."""
     import pickle  # here: only --jobs pickles, and a serial run should not import it
 
     assert _worker is not None
     results = [_worker.examine(candidate) for candidate in chunk]
+    if _worker_pieces is not None:
+        for result in results:
+            if result is not None:
+                result.pieces = _worker_pieces(result)
+                result.tree = result.evidence = None
     with _deep_pickling():
         try:
             return pickle.dumps(results, pickle.HIGHEST_PROTOCOL)
@@ -358,8 +413,12 @@ class _Suppressions:
         self.selection = RuleSelection(settings, catalog)
         self.ignores = Ignores(settings, catalog)
         self.baseline = Baseline.read(settings.baseline) if settings.baseline else None
+        # Nothing to suppress: applying leaves every artifact's findings as they are.
+        self.inert = self.ignores.empty and self.baseline is None
 
     def apply(self, artifact: ArtifactResult) -> None:
+        if self.inert:
+            return
         total = len(artifact.findings)
         artifact.findings = self.ignores.filter(artifact)
         if self.baseline is not None:

@@ -67,6 +67,11 @@ class Ignores:
         self._per_file = entries("per-file-ignores", dict(settings.per_file_ignores))
         self._per_layer = entries("per-layer-ignores", dict(settings.per_layer_ignores))
 
+    @property
+    def empty(self) -> bool:
+        """No entry at all: filtering keeps every finding."""
+        return not (self._per_file or self._per_layer)
+
     def filter(self, artifact: ArtifactResult) -> list[Finding]:
         """The artifact's findings minus the ignored ones; records which entries applied."""
         names = _path_forms(artifact.path, self._root)
@@ -172,7 +177,7 @@ class BaselineWriter:
     def begin(self) -> None:
         pass
 
-    def artifact(self, artifact: ArtifactResult) -> None:
+    def artifact(self, artifact: ArtifactResult, piece: object = None) -> None:
         name = _relative_to(artifact.path, self.path.parent)
         self.counts.update((name, finding.layer, finding.rule) for finding in artifact.findings)
 

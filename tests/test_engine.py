@@ -64,7 +64,7 @@ def test_a_worker_that_dies_is_reported_for_its_file(monkeypatch):
 def test_a_worker_that_dies_mid_chunk_costs_only_its_own_file(monkeypatch, tmp_path):
     # Files go to workers in chunks: the crash must still be pinned to the one file that caused it,
     # whatever chunk it was in and however many files were in that chunk before and after it.
-    monkeypatch.setattr(engine, "CHUNKS_PER_WORKER", 1)  # 12 files, 2 workers: chunks of 6
+    monkeypatch.setattr(engine, "CHUNK_SIZE", 6)  # 12 files: 2 chunks
     paths = []
     for index in range(12):
         source = BROKEN_BY if index == 4 else GOOD
@@ -86,6 +86,7 @@ def test_a_worker_that_dies_mid_chunk_costs_only_its_own_file(monkeypatch, tmp_p
 def test_a_pool_broken_while_chunks_are_handed_out_keeps_what_it_finished():
     # A worker can die before every chunk has been submitted: submit() itself then raises
     # BrokenProcessPool. The chunks done are kept and the rest are left to the isolated re-run.
+    import pickle
     from concurrent.futures import Future
     from concurrent.futures.process import BrokenProcessPool
 
@@ -98,12 +99,46 @@ def test_a_pool_broken_while_chunks_are_handed_out_keeps_what_it_finished():
                 raise BrokenProcessPool("a worker died")
             future = Future()
             if self.submitted == 1:
-                future.set_result(b"first")
-            else:
+                future.set_result(pickle.dumps(["first"]))
+            return future  # the second never finishes: its worker is the one that died
+
+    def run(chunks, ahead):
+        taken = []
+        results = engine._results_until_broken(BreaksOnThirdSubmit(), iter(chunks), ahead)
+        while True:
+            try:
+                taken.append(next(results))
+            except StopIteration as stop:
+                return taken, list(stop.value)
+
+    chunks = [["a"], ["b"], ["c"], ["d"]]
+    # The third submit finds the pool broken: the second and third chunks, and the fourth, not
+    # yet handed out, are left for the re-run.
+    assert run(chunks, ahead=8) == (["first"], [["b"], ["c"], ["d"]])
+
+
+def test_a_worker_that_died_is_noticed_while_results_are_awaited():
+    import pickle
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    class BreaksOnSecondChunk:
+        submitted = 0
+
+        def submit(self, function, chunk):
+            self.submitted += 1
+            future = Future()
+            if self.submitted == 2:
                 future.set_exception(BrokenProcessPool("a worker died"))
+            else:
+                future.set_result(pickle.dumps(chunk))
             return future
 
-    assert list(engine._results_until_broken(BreaksOnThirdSubmit(), [["a"], ["b"], ["c"], ["d"]])) == [b"first"]
+    results = engine._results_until_broken(BreaksOnSecondChunk(), iter([["a"], ["b"], ["c"]]), 1)
+    assert next(results) == "a"
+    with pytest.raises(StopIteration) as stop:
+        next(results)
+    assert list(stop.value.value) == [["b"], ["c"]]
 
 
 def test_jobs_0_examines_a_few_files_in_this_process(monkeypatch):
@@ -160,7 +195,7 @@ class _Recorder:
     def begin(self) -> None:
         self.events.append("begin")
 
-    def artifact(self, artifact) -> None:
+    def artifact(self, artifact, piece=None) -> None:
         import weakref
 
         gc.collect()
@@ -227,3 +262,55 @@ def test_a_streamed_report_is_the_report_of_the_finished_result(format_, golden_
     stream = io.StringIO()
     feed([reporter(format_, golden_context(), stream)], run, lambda: run.totals)
     assert stream.getvalue() == rendered(format_, golden_result)
+
+
+def _reports(jobs: int, paths: list[str], settings: Settings, formats=("text", "json", "concise")):
+    """The reports of a streamed run, as the command line writes them, and the artifacts it saw."""
+    import io
+
+    from regaudit.reporters import Pieces, feed, reporter
+
+    streams = [io.StringIO() for _ in formats]
+    reports = [reporter(format_, golden_context(), stream) for format_, stream in zip(formats, streams)]
+    seen: list = []
+
+    class Seen:
+        def begin(self):
+            pass
+
+        def artifact(self, artifact, piece=None):
+            seen.append((artifact.pieces is not None, artifact.tree is not None))
+
+        def end(self, totals):
+            pass
+
+    run = engine.Audit(paths, settings, jobs=jobs, pieces=Pieces.of(reports))
+    feed([*reports, Seen()], run, lambda: run.totals)
+    return [stream.getvalue() for stream in streams], seen
+
+
+def test_workers_render_each_artifact_and_send_it_without_its_tree(tmp_path):
+    paths = _copies(tmp_path, 6) + [BROKEN_BY]
+    serial, seen_serial = _reports(1, paths, Settings())
+    parallel, seen_parallel = _reports(2, paths, Settings())
+    assert parallel == serial
+    assert seen_serial == [(False, True)] * 7  # rendered here, from the tree
+    assert seen_parallel == [(True, False)] * 7  # rendered by the workers; no tree crossed over
+
+
+def test_workers_leave_the_rendering_here_when_an_ignore_can_change_the_findings(tmp_path):
+    settings = Settings(per_layer_ignores={"*": ("RA202",)})
+    paths = _copies(tmp_path, 6)
+    serial, _ = _reports(1, paths, settings)
+    parallel, seen = _reports(2, paths, settings)
+    assert parallel == serial and "RA202" not in parallel[1] and "RA203" in parallel[1]
+    assert seen == [(False, True)] * 6
+
+
+def test_no_piece_is_rendered_ahead_for_a_report_that_needs_the_whole_run():
+    import io
+
+    from regaudit.reporters import Pieces, reporter
+
+    reports = [reporter(format_, golden_context(), io.StringIO()) for format_ in ("text", "sarif")]
+    assert Pieces.of(reports) is None and Pieces.of(reports[:1]) is not None

@@ -51,7 +51,14 @@ class ReportContext(NamedTuple):
 
 class Reporter:
     """One report being written to `stream`: `begin()`, `artifact(a)` per finished artifact in
-    input order, then `end(totals)`. A subclass keeps only what its end needs."""
+    input order, then `end(totals)`. A subclass keeps only what its end needs.
+
+    `piece(artifact)` is the artifact's part of the report, rendered from the artifact and the
+    context alone, so that a worker process can render it (see `Pieces`); `artifact()` is then
+    given the piece, and an artifact without its tree and evidence.
+    """
+
+    spec: tuple[str, ReportContext, dict[str, Any]]  # set by `reporter()`: how to make it again
 
     def __init__(self, context: ReportContext, stream: TextIO) -> None:
         self.context = context
@@ -60,8 +67,13 @@ class Reporter:
     def begin(self) -> None:
         """Called once, before the first artifact."""
 
-    def artifact(self, artifact: ArtifactResult) -> None:
+    def piece(self, artifact: ArtifactResult) -> str | None:
+        """The artifact's part of the report; None for a report that writes nothing per artifact."""
         raise NotImplementedError
+
+    def artifact(self, artifact: ArtifactResult, piece: str | None = None) -> None:
+        """Take one finished artifact, with its piece when a worker rendered it already."""
+        self.stream.write(self.piece(artifact) if piece is None else piece)
 
     def end(self, totals: RunTotals) -> None:
         raise NotImplementedError
@@ -70,14 +82,15 @@ class Reporter:
 class WholeRun(Reporter):
     """A format that needs the whole run before its first artifact: the artifacts are kept, and
     the module's `render(result, context, stream)` is given the finished AuditResult at the end.
-    Memory grows with the run, as it did before the reports were streamed."""
+    Memory grows with the run, as it did before the reports were streamed; no piece is rendered
+    ahead."""
 
     def __init__(self, context: ReportContext, stream: TextIO, render: Callable[..., None]) -> None:
         super().__init__(context, stream)
         self.render = render
         self.result = AuditResult()
 
-    def artifact(self, artifact: ArtifactResult) -> None:
+    def artifact(self, artifact: ArtifactResult, piece: str | None = None) -> None:
         self.result.artifacts.append(artifact)
 
     def end(self, totals: RunTotals) -> None:
@@ -86,23 +99,51 @@ class WholeRun(Reporter):
         self.render(self.result, self.context, self.stream)
 
 
-def reporter(format: str, context: ReportContext, stream: TextIO, **options: Any) -> Reporter:
+def reporter(format: str, context: ReportContext, stream: TextIO | None, **options: Any) -> Reporter:
     """The reporter of `format` (one of FORMATS, or "statistics"), writing to `stream`."""
     # Imported on demand: the text path must not pay for the others.
     module = importlib.import_module(f"regaudit.reporters.{format}")
     if hasattr(module, "Reporter"):
-        return module.Reporter(context, stream, **options)
-    return WholeRun(context, stream, module.render)
+        made = module.Reporter(context, stream, **options)
+    else:
+        made = WholeRun(context, stream, module.render)
+    made.spec = (format, context, options)  # what a worker needs to make the same reporter
+    return made
 
 
-def feed(reporters: Sequence[Reporter], artifacts: Iterable[ArtifactResult], totals: Callable[[], RunTotals]) -> None:
+class Pieces:
+    """Renders an artifact's piece of each of a run's reports, in a worker process: a picklable
+    list of (format, context, options), whose reporters are made once per process, without a
+    stream. Returns one piece per report, in the reports' order."""
+
+    def __init__(self, reporters: Sequence[Reporter]) -> None:
+        self.specs = [each.spec for each in reporters]
+        self.reporters: list[Reporter] | None = None
+
+    @classmethod
+    def of(cls, reporters: Sequence[Reporter]) -> "Pieces | None":
+        """The pieces of these reports, or None when one of them keeps whole artifacts (WholeRun)."""
+        return None if any(isinstance(each, WholeRun) for each in reporters) else cls(reporters)
+
+    def __call__(self, artifact: ArtifactResult) -> tuple[str | None, ...]:
+        if self.reporters is None:
+            self.reporters = [reporter(format, context, None, **options) for format, context, options in self.specs]
+        return tuple(each.piece(artifact) for each in self.reporters)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"specs": self.specs, "reporters": None}
+
+
+def feed(reporters: Sequence[Any], artifacts: Iterable[ArtifactResult], totals: Callable[[], RunTotals]) -> None:
     """Give every reporter each artifact as it comes, then the run's totals (`totals()` is called
-    once the artifacts are exhausted: a streaming run knows them only then)."""
+    once the artifacts are exhausted: a streaming run knows them only then). An artifact that
+    carries `pieces` (rendered by a worker, see `Pieces`) hands the first reporters theirs."""
     for each in reporters:
         each.begin()
     for artifact in artifacts:
-        for each in reporters:
-            each.artifact(artifact)
+        pieces = artifact.pieces or ()
+        for index, each in enumerate(reporters):
+            each.artifact(artifact, pieces[index] if index < len(pieces) else None)
     finished = totals()
     for each in reporters:
         each.end(finished)

@@ -31,12 +31,12 @@ CONFIGURATION = "(configuration)"
 
 
 class Reporter(reporters.Reporter):
-    def artifact(self, artifact: ArtifactResult) -> None:
+    def piece(self, artifact: ArtifactResult) -> str:
         lines = []
         if artifact.error is not None and not (self.context.quiet and artifact.status is Status.SKIPPED):
             lines.append(_input_line(artifact, self.context))
         lines += [finding_line(artifact.path, finding) for finding in artifact.findings]
-        self.stream.write("".join(line + "\n" for line in lines))
+        return "".join(line + "\n" for line in lines)
 
     def end(self, totals: RunTotals) -> None:
         lines = [finding_line(CONFIGURATION, finding) for finding in totals.configuration]

@@ -29,11 +29,13 @@ class Reporter(reporters.Reporter):
         self.stream.write(head[: -len("\n}")] + ',\n  "artifacts": [')
         self.written = 0
 
-    def artifact(self, artifact: ArtifactResult) -> None:
-        # One write per artifact: json.dump would write every token separately, which costs more
-        # than encoding them (bench/RESULTS.md).
-        text = _dumps(_artifact(artifact), _ITEM_DEPTH)
-        self.stream.write(("\n" if not self.written else ",\n") + _ITEM_DEPTH * "  " + text)
+    def piece(self, artifact: ArtifactResult) -> str:
+        # One string per artifact: json.dump would write every token separately, which costs
+        # more than encoding them (bench/RESULTS.md).
+        return _ITEM_DEPTH * "  " + _dumps(_artifact(artifact), _ITEM_DEPTH)
+
+    def artifact(self, artifact: ArtifactResult, piece: str | None = None) -> None:
+        self.stream.write(("\n" if not self.written else ",\n") + (self.piece(artifact) if piece is None else piece))
         self.written += 1
 
     def end(self, totals: RunTotals) -> None:

@@ -32,7 +32,10 @@ class Reporter(reporters.Reporter):
         self.findings: Counter[tuple[str, str, str]] = Counter()
         self.inputs: Counter[tuple[str, str, str]] = Counter()
 
-    def artifact(self, artifact: ArtifactResult) -> None:
+    def piece(self, artifact: ArtifactResult) -> None:
+        return None  # counted from the findings, which every artifact keeps
+
+    def artifact(self, artifact: ArtifactResult, piece: str | None = None) -> None:
         self.findings.update((finding.rule, finding.name, finding.severity.value) for finding in artifact.findings)
         if artifact.error is not None and artifact.status is not Status.OK:
             code = artifact.error.code

@@ -64,11 +64,10 @@ class Reporter(reporters.Reporter):
         self.report = _Report(context)
         self.quiet = concise.Reporter(context, stream) if context.quiet else None
 
-    def artifact(self, artifact: ArtifactResult) -> None:
+    def piece(self, artifact: ArtifactResult) -> str:
         if self.quiet is not None:
-            self.quiet.artifact(artifact)
-            return
-        self.stream.write("\n".join(self.report.artifact(artifact)) + "\n\n")
+            return self.quiet.piece(artifact)
+        return "\n".join(self.report.artifact(artifact)) + "\n\n"
 
     def end(self, totals: RunTotals) -> None:
         if self.quiet is not None:
