@@ -150,13 +150,17 @@ def _layer_row(row: Row, artifact_id: str) -> str:
     """One row of an artifact's layer table, as compact as HTML allows: end tags are implied, and
     trailing empty cells are left out (a row's bottom border is drawn by the row, so a short row
     looks complete). The page's script gives each layer's first row its id (`a3-l2`), and reads
-    the origin filter and the Factors sort key from the cells, so neither is written twice."""
+    the origin filter and the Factors sort key from the cells, so neither is written twice.
+
+    Row classes, one letter each since a large model has thousands of rows: `u` a weight-bearing
+    layer without a weight regularizer, `w` a layer without weights, `m` a layer's further slots.
+    A layer with nothing to show but its name and class is a row of two cells without a class."""
     layer, regularizer = row.layer, row.regularizer
     parent, _, leaf = layer.path.rpartition("/")
     name = f'<span class="parent">{_text(parent)}/</span>{_text(leaf)}' if parent else _text(leaf)
     if regularizer is None and not row.findings and not layer.is_weight_bearing:
         # No weights, no regularizer, no finding: its name and class are all there is to show.
-        return f'<tr class="bare"><td>{name}<td>{_text(layer.class_name)}'
+        return f"<tr><td>{name}<td>{_text(layer.class_name)}"
     cells = [name, _text(layer.class_name), "" if layer.trainable else "frozen"]
     if regularizer is not None:
         label = _text(regularizer_label(regularizer))
@@ -171,8 +175,8 @@ def _layer_row(row: Row, artifact_id: str) -> str:
                          f'{_text(finding.rule)}</a>' for number, finding in row.findings))
     while len(cells) > 2 and cells[-1] == "":
         cells.pop()
-    classes = " ".join(name for name, wanted in (("more", not row.first), ("uncovered", row.uncovered),
-                                                 ("weightless", not row.uncovered and not layer.is_weight_bearing))
+    classes = " ".join(name for name, wanted in (("m", not row.first), ("u", row.uncovered),
+                                                 ("w", not row.uncovered and not layer.is_weight_bearing))
                        if wanted)
     return (f'<tr class="{classes}">' if classes else "<tr>") + "<td>" + "<td>".join(cells)
 
