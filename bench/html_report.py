@@ -40,7 +40,7 @@ def measure(folder: Path) -> None:
     from regaudit.catalog import load_catalog
     from regaudit.reporters import ReportContext, render
 
-    result = regaudit.audit([str(folder)], {"ignore": []})
+    result = regaudit.audit([str(folder)], {"ignore": [], "respect-gitignore": False})  # bench/.cache is gitignored
     with tempfile.TemporaryDirectory() as scratch:
         page_file = Path(scratch) / "report.html"
         with open(page_file, "w", encoding="utf-8") as stream:
