@@ -227,10 +227,6 @@ class _PathValue:
         return [(self.kind, incomplete, None)]
 
 
-def _complete_files(incomplete: str) -> list[tuple[str, str, str | None]]:
-    return [("file", incomplete, None)]
-
-
 def _complete_rules(incomplete: str) -> list[tuple[str, str, str | None]]:
     """Rule codes and names (`RA20<TAB>`, `double-<TAB>`), after a comma too, with their summaries."""
     from regaudit.catalog import load_catalog
@@ -1033,7 +1029,7 @@ COMMANDS = {
         "Audit model files (.keras, .h5, model JSON, TF.js model.json) and directories.\n\n"
         "With no PATH, the current directory is audited. `-` reads a model config JSON from standard\n"
         "input.",
-        _check_options, _Arguments("paths", "PATHS", 0, None, complete=_complete_files), _run_check,
+        _check_options, _Arguments("paths", "PATHS", 0, None, complete=_PathValue("file").complete), _run_check,
         EXIT_CODES_HELP),
     "completion": _Command(
         "[OPTIONS] {bash|zsh|fish}",
@@ -1050,7 +1046,8 @@ COMMANDS = {
         "Show what changed in the regularization between two models or directories.\n\n"
         "Between OLD and NEW (two model files or directories), or, with --git REV, between each PATH\n"
         "at REV and in the working tree.",
-        _diff_options, _Arguments("paths", "OLD NEW | --git REV PATH...", 1, None, complete=_complete_files),
+        _diff_options, _Arguments("paths", "OLD NEW | --git REV PATH...", 1, None,
+                                     complete=_PathValue("file").complete),
         _run_diff, DIFF_EXIT_CODES_HELP),
     "rule": _Command(
         "[OPTIONS] RULE", "Explain RULE (a code such as RA202, or a name such as double-weight-decay).",

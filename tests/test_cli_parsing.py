@@ -167,12 +167,15 @@ def test_a_reader_that_goes_away_is_no_error():
 # --- what a check run imports -----------------------------------------------------------------------
 
 
-UNWANTED = ("click", "regaudit.diff", "regaudit.git_revision", "tempfile", "shlex", "difflib", "subprocess")
+# click and what it imported (typing, inspect, datetime, uuid), and what only other commands need.
+UNWANTED = ("click", "typing", "inspect", "datetime", "uuid", "regaudit.diff", "regaudit.git_revision", "tempfile",
+            "shlex", "difflib", "subprocess")
 
 
 @pytest.mark.parametrize("suffix, unwanted", [(".keras", UNWANTED), (".json", UNWANTED + ("shutil", "zipfile"))])
 def test_check_imports_neither_click_nor_what_other_commands_need(tmp_path, suffix, unwanted):
-    """Nor, for a model JSON file, shutil (argparse's help formatter and the terminal width)."""
+    """Nor, for a model JSON file, shutil (argparse's help formatter and the terminal width). Run
+    where no configuration file is found: reading one takes tomllib, which imports typing."""
     model = tmp_path / f"model{suffix}"
     if suffix == ".keras":
         shutil.copy(CLEAN, model)
@@ -184,7 +187,7 @@ def test_check_imports_neither_click_nor_what_other_commands_need(tmp_path, suff
         "try:\n    regaudit.cli.main()\nexcept SystemExit:\n    pass\n"
         f"print(sorted(m for m in {unwanted!r} if m in sys.modules))\n"
     )
-    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
     assert completed.stdout.strip().splitlines()[-1] == "[]", completed.stdout + completed.stderr
 
 
