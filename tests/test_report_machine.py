@@ -541,3 +541,19 @@ def test_every_renderer_ends_with_a_newline(golden_result):
     for format_ in FORMATS:
         for result in (golden_result, _result()):
             assert rendered(format_, result).endswith("\n"), format_
+
+
+def test_sarif_gives_a_finding_of_no_check_a_descriptor_after_the_checks_and_keeps_the_order():
+    # No audit makes one, but a hand-built result may: its rule is listed after every check (in
+    # code order), and ruleIndex points at it, although the results before it were written first.
+    result = _result(
+        _artifact("a.keras", [_finding(), _finding(rule="RA903", name="corrupt-artifact", layer=None)]),
+        _artifact("b.keras", [_finding(rule="RA901", name="not-auditable", layer=None), _finding(layer="e")]),
+    )
+    log = _sarif(result)
+    rules = log["runs"][0]["tool"]["driver"]["rules"]
+    checks = [rule for rule in rules if not rule["id"].startswith("RA9")]
+    assert [rule["id"] for rule in rules[len(checks):]] == ["RA901", "RA903"]
+    found = [(entry["ruleId"], rules[entry["ruleIndex"]]["id"]) for entry in log["runs"][0]["results"]]
+    assert found == [("RA301", "RA301"), ("RA903", "RA903"), ("RA901", "RA901"), ("RA301", "RA301")]
+    assert [list(entry)[:2] for entry in log["runs"][0]["results"]] == [["ruleId", "ruleIndex"]] * 4

@@ -59,6 +59,8 @@ class Reporter:
     """
 
     spec: tuple[str, ReportContext, dict[str, Any]]  # set by `reporter()`: how to make it again
+    # Whether `piece()` can be rendered in a worker process: from the artifact and context alone.
+    in_workers = True
 
     def __init__(self, context: ReportContext, stream: TextIO) -> None:
         self.context = context
@@ -84,6 +86,8 @@ class WholeRun(Reporter):
     the module's `render(result, context, stream)` is given the finished AuditResult at the end.
     Memory grows with the run, as it did before the reports were streamed; no piece is rendered
     ahead."""
+
+    in_workers = False
 
     def __init__(self, context: ReportContext, stream: TextIO, render: Callable[..., None]) -> None:
         super().__init__(context, stream)
@@ -122,8 +126,9 @@ class Pieces:
 
     @classmethod
     def of(cls, reporters: Sequence[Reporter]) -> "Pieces | None":
-        """The pieces of these reports, or None when one of them keeps whole artifacts (WholeRun)."""
-        return None if any(isinstance(each, WholeRun) for each in reporters) else cls(reporters)
+        """The pieces of these reports, or None when one of them cannot render its pieces in a
+        worker (WholeRun, which keeps whole artifacts; a report that counts across the run)."""
+        return cls(reporters) if all(each.in_workers for each in reporters) else None
 
     def __call__(self, artifact: ArtifactResult) -> tuple[str | None, ...]:
         if self.reporters is None:

@@ -25,9 +25,9 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 
-from regaudit import __version__
+from regaudit import __version__, reporters
 from regaudit.catalog import RuleDoc
-from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
+from regaudit.outcomes import ArtifactResult, Finding, RunTotals, Severity, Status
 from regaudit.reporters import _json_text as json_text
 from regaudit.reporters._escape import json_for_logs
 from regaudit.reporters._evidence import cited_evidence
@@ -35,7 +35,7 @@ from regaudit.reporters._paths import Located, artifact_file, placed_message
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, TextIO
+    from typing import Any
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/regaudit/regaudit"
@@ -45,45 +45,109 @@ FULL_DESCRIPTION_LIMIT = 1024  # GitHub code scanning's limit for fullDescriptio
 _HELP_SECTIONS = (("What it flags", "what"), ("Why it matters", "why"), ("How to fix", "fix"))
 
 
-def render(result: AuditResult, context: Any, stream: TextIO) -> None:
+class Reporter(reporters.Reporter):
+    """The document's per-artifact parts (its results and its execution notifications) are
+    rendered as each artifact arrives and kept as compact strings, because the document lists the
+    rules, then whether the run succeeded, before them; `end` puts them into the document, in
+    the places and at the depth where `json.dumps(document, indent=2)` writes them. A result
+    whose rule is not a check (which no audit makes; a hand-built result may) gets its
+    `ruleIndex` only at the end, when the rules list is known."""
+
+    in_workers = False  # the occurrence numbers of fingerprints count across the whole run
+
+    def begin(self) -> None:
+        described = self.context.catalog.rules.values()
+        self.rules = [rule for rule in described if rule.is_check]
+        self.notifications = [rule for rule in described if not rule.is_check]
+        self.rule_index = {rule.code: index for index, rule in enumerate(self.rules)}
+        self.notification_index = {rule.code: index for index, rule in enumerate(self.notifications)}
+        self.results: list[str | tuple[dict[str, Any], str]] = []  # rendered, or (entry, rule) for later
+        self.executed: list[str] = []  # the artifacts' toolExecutionNotifications, rendered
+        self.seen: Counter[str] = Counter()  # occurrences of each finding identity, run-wide
+
+    def artifact(self, artifact: ArtifactResult, piece: str | None = None) -> None:
+        located = artifact_file(artifact, self.context.root)
+        if artifact.error is not None:
+            notification = _artifact_notification(artifact, located, self.notification_index)
+            self.executed.append(_dumped(notification, _NOTIFICATION_DEPTH))
+        for finding in artifact.findings:
+            identity = _identity(located, finding)
+            self.seen[identity] += 1  # the same finding twice in one file stays two alerts
+            entry = _result(finding, located, identity, self.seen[identity])
+            cited = cited_evidence(artifact.tree, artifact.evidence, finding)
+            if cited is not None:  # --weights: the numbers an RA6xx finding rests on
+                entry["properties"] = {"evidence": cited}
+            index = self.rule_index.get(finding.rule)
+            self.results.append(_dumped(_indexed(entry, index), _RESULT_DEPTH) if index is not None
+                                else (entry, finding.rule))
+
+    def end(self, totals: RunTotals) -> None:
+        # Defensive: a finding whose code is not a check still gets a descriptor, so ruleIndex holds.
+        extra = sorted({item[1] for item in self.results if isinstance(item, tuple)})
+        rules = self.rules + [self.context.catalog.rule(code) for code in extra]
+        rule_index = {rule.code: index for index, rule in enumerate(rules)}
+        results = [item if isinstance(item, str) else _dumped(_indexed(item[0], rule_index[item[1]]), _RESULT_DEPTH)
+                   for item in self.results]
+        self.results = []
+        skeleton = {
+            "$schema": SCHEMA_URI,
+            "version": "2.1.0",
+            "runs": [
+                {
+                    "tool": {
+                        "driver": {
+                            "name": "regaudit",
+                            "version": __version__,
+                            "semanticVersion": __version__,
+                            "informationUri": INFORMATION_URI,
+                            "rules": [_descriptor(rule) for rule in rules],
+                            "notifications": [_descriptor(rule) for rule in self.notifications],
+                        }
+                    },
+                    "invocations": [_invocation(totals, self.notification_index)],
+                    "results": [],
+                }
+            ],
+        }
+        # The empty lists are found by their keys, whose quotes no string in the document can hold.
+        head, rest = _dumped(skeleton, 0).split('"toolExecutionNotifications": []', 1)
+        middle, tail = rest.split('"results": []', 1)
+        self.stream.write(head + '"toolExecutionNotifications": ')
+        self._list(self.executed, _NOTIFICATION_DEPTH)
+        self.stream.write(middle + '"results": ')
+        self._list(results, _RESULT_DEPTH)
+        self.stream.write(tail + "\n")
+
+    def _list(self, items: list[str], depth: int) -> None:
+        """Rendered `items` at `depth`, laid out as json.dumps lays out a list; written one by one,
+        never joined into one more copy of the report."""
+        if not items:
+            self.stream.write("[]")
+            return
+        inner = "\n" + _INDENT * depth
+        self.stream.write("[")
+        for number, item in enumerate(items):
+            self.stream.write(("," if number else "") + inner + item)
+        self.stream.write("\n" + _INDENT * (depth - 1) + "]")
+
+
+# Where the per-artifact parts sit in the document: runs[0].results[i], and
+# runs[0].invocations[0].toolExecutionNotifications[i].
+_RESULT_DEPTH = 4
+_NOTIFICATION_DEPTH = 6
+
+
+def _dumped(value: Any, depth: int) -> str:
     # ASCII-only JSON: valid whatever the stream's encoding, and whatever a model's names hold.
-    # One write of the whole text, not one per token (as in the JSON report).
-    stream.write(json_for_logs(json_text.dumps(document(result, context))) + "\n")
+    return json_for_logs(json_text.dumps(value, depth))
 
 
-def document(result: AuditResult, context: Any) -> dict[str, Any]:
-    described = context.catalog.rules.values()
-    rules = [rule for rule in described if rule.is_check]
-    # Defensive: a finding whose code is not a check still gets a descriptor, so ruleIndex holds.
-    known = {rule.code for rule in rules}
-    rules += [context.catalog.rule(code) for code in _finding_codes(result) if code not in known]
-    notifications = [rule for rule in described if not rule.is_check]
-    rule_index = {rule.code: index for index, rule in enumerate(rules)}
-    notification_index = {rule.code: index for index, rule in enumerate(notifications)}
-    return {
-        "$schema": SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "regaudit",
-                        "version": __version__,
-                        "semanticVersion": __version__,
-                        "informationUri": INFORMATION_URI,
-                        "rules": [_descriptor(rule) for rule in rules],
-                        "notifications": [_descriptor(rule) for rule in notifications],
-                    }
-                },
-                "invocations": [_invocation(result, context, notification_index)],
-                "results": _results(result, context, rule_index),
-            }
-        ],
-    }
+_INDENT = "  "
 
 
-def _finding_codes(result: AuditResult) -> list[str]:
-    return sorted({finding.rule for artifact in result.artifacts for finding in artifact.findings})
+def _indexed(entry: dict[str, Any], rule_index: int) -> dict[str, Any]:
+    """The result with its ruleIndex, second among its keys as the SARIF report has always had it."""
+    return {"ruleId": entry["ruleId"], "ruleIndex": rule_index, **entry}
 
 
 def _descriptor(rule: RuleDoc) -> dict[str, Any]:
@@ -121,23 +185,7 @@ def _clip(text: str, limit: int) -> str:
     return (words[0] if len(words) == 2 else head).rstrip() + "…"
 
 
-def _results(result: AuditResult, context: Any, rule_index: dict[str, int]) -> list[dict[str, Any]]:
-    results = []
-    seen: Counter[str] = Counter()
-    for artifact in result.artifacts:
-        located = artifact_file(artifact, context.root)
-        for finding in artifact.findings:
-            identity = _identity(located, finding)
-            seen[identity] += 1  # the same finding twice in one file stays two alerts
-            entry = _result(finding, located, rule_index[finding.rule], identity, seen[identity])
-            cited = cited_evidence(artifact.tree, artifact.evidence, finding)
-            if cited is not None:  # --weights: the numbers an RA6xx finding rests on
-                entry["properties"] = {"evidence": cited}
-            results.append(entry)
-    return results
-
-
-def _result(finding: Finding, located: Located, rule_index: int, identity: str, occurrence: int) -> dict[str, Any]:
+def _result(finding: Finding, located: Located, identity: str, occurrence: int) -> dict[str, Any]:
     location: dict[str, Any] = {
         "physicalLocation": {"artifactLocation": _artifact_location(located), "region": {"startLine": 1}},
     }
@@ -145,7 +193,6 @@ def _result(finding: Finding, located: Located, rule_index: int, identity: str, 
         location["logicalLocations"] = [{"fullyQualifiedName": finding.layer, "kind": "member"}]
     return {
         "ruleId": finding.rule,
-        "ruleIndex": rule_index,
         "level": LEVELS[finding.severity],
         "message": {"text": placed_message(finding)},
         "locations": [location],
@@ -167,25 +214,23 @@ def _artifact_location(located: Located) -> dict[str, str]:
     return {"uri": located.uri}
 
 
-def _invocation(result: AuditResult, context: Any, index: dict[str, int]) -> dict[str, Any]:
+def _invocation(totals: RunTotals, index: dict[str, int]) -> dict[str, Any]:
+    """The run's invocation, its artifacts' notifications left out (Reporter.end puts them in)."""
     return {
-        "executionSuccessful": not result.with_status(Status.ERROR),
-        "toolExecutionNotifications": [
-            _artifact_notification(artifact, context, index) for artifact in result.artifacts if artifact.error
-        ],
+        "executionSuccessful": not totals.status_count(Status.ERROR),
+        "toolExecutionNotifications": [],
         "toolConfigurationNotifications": [
             _notification(finding.rule, LEVELS[finding.severity], f"{finding.rule} {placed_message(finding)}", index)
-            for finding in result.configuration
+            for finding in totals.configuration
         ],
     }
 
 
-def _artifact_notification(artifact: ArtifactResult, context: Any, index: dict[str, int]) -> dict[str, Any]:
+def _artifact_notification(artifact: ArtifactResult, located: Located, index: dict[str, int]) -> dict[str, Any]:
     assert artifact.error is not None
     code = artifact.error.code
     level = "warning" if artifact.status is Status.SKIPPED else "error"
     notification = _notification(code, level, f"{code} {artifact.error.message}", index)
-    located = artifact_file(artifact, context.root)
     notification["locations"] = [{"physicalLocation": {"artifactLocation": _artifact_location(located)}}]
     return notification
 
