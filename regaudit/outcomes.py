@@ -91,7 +91,7 @@ class ArtifactResult(_SeverityCounts):
         self.suppressed = 0  # findings hidden by per-file/per-layer ignores or the baseline
         # This artifact's part of each report, rendered by a worker process; its tree and
         # evidence are then left out (see regaudit.engine.Audit).
-        self.pieces: tuple[str | None, ...] | None = None
+        self.pieces: tuple | None = None
 
 
 _CONFIGURED = object()  # exit_code()'s default: the fail-on of the run's configuration

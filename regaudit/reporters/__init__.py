@@ -69,11 +69,12 @@ class Reporter:
     def begin(self) -> None:
         """Called once, before the first artifact."""
 
-    def piece(self, artifact: ArtifactResult) -> str | None:
-        """The artifact's part of the report; None for a report that writes nothing per artifact."""
+    def piece(self, artifact: ArtifactResult) -> Any:
+        """The artifact's part of the report: its text, or for a report that assembles its parts
+        at the end, any picklable value; None for a report that renders nothing per artifact."""
         raise NotImplementedError
 
-    def artifact(self, artifact: ArtifactResult, piece: str | None = None) -> None:
+    def artifact(self, artifact: ArtifactResult, piece: Any = None) -> None:
         """Take one finished artifact, with its piece when a worker rendered it already."""
         self.stream.write(self.piece(artifact) if piece is None else piece)
 
@@ -94,7 +95,7 @@ class WholeRun(Reporter):
         self.render = render
         self.result = AuditResult()
 
-    def artifact(self, artifact: ArtifactResult, piece: str | None = None) -> None:
+    def artifact(self, artifact: ArtifactResult, piece: Any = None) -> None:
         self.result.artifacts.append(artifact)
 
     def end(self, totals: RunTotals) -> None:
@@ -130,7 +131,7 @@ class Pieces:
         worker (WholeRun, which keeps whole artifacts; a report that counts across the run)."""
         return cls(reporters) if all(each.in_workers for each in reporters) else None
 
-    def __call__(self, artifact: ArtifactResult) -> tuple[str | None, ...]:
+    def __call__(self, artifact: ArtifactResult) -> tuple[Any, ...]:
         if self.reporters is None:
             self.reporters = [reporter(format, context, None, **options) for format, context, options in self.specs]
         return tuple(each.piece(artifact) for each in self.reporters)

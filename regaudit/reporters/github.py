@@ -19,15 +19,16 @@ encodes them, so a name cannot end the line and start a command of its own.
 
 from __future__ import annotations
 
+from regaudit import reporters
 from regaudit._namedtuple import NamedTuple
-from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
+from regaudit.outcomes import ArtifactResult, Finding, RunTotals, Severity, Status
 from regaudit.reporters._escape import workflow_lines, workflow_property
 from regaudit.reporters._paths import artifact_file, placed_message
 from regaudit.reporters._summary import summary_parts
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Iterator, Sequence, TextIO
+    from typing import Any, Sequence
 
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -42,25 +43,35 @@ class _Annotation(NamedTuple):
     file: str | None
 
 
-def render(result: AuditResult, context: Any, stream: TextIO) -> None:
-    annotations = list(_annotations(result, context))
-    crowded = {level for level in LEVELS.values()
-               if sum(1 for annotation in annotations if annotation.level == level) > ANNOTATION_LIMIT}
-    for annotation in _grouped(annotations, crowded):
-        stream.write(_command(annotation.level, annotation.title, annotation.message, annotation.file) + "\n")
-    if crowded or not annotations:  # a run with nothing to annotate still says what it did
-        stream.write(_command("notice", "regaudit totals", _totals(result, crowded)) + "\n")
+class Reporter(reporters.Reporter):
+    """Each artifact's annotations are made as it arrives and kept (a few short strings each):
+    whether a level is crowded, and so grouped, is known only at the end."""
 
+    def begin(self) -> None:
+        self.annotations: list[_Annotation] = []
 
-def _annotations(result: AuditResult, context: Any) -> Iterator[_Annotation]:
-    for artifact in result.artifacts:
-        file = artifact_file(artifact, context.root).path
-        if artifact.error is not None:
-            yield _diagnostic(artifact, file, context)
-        for finding in artifact.findings:
-            yield _Annotation(LEVELS[finding.severity], _title(finding), placed_message(finding), file)
-    for finding in result.configuration:
-        yield _Annotation(LEVELS[finding.severity], _title(finding), placed_message(finding), None)
+    def piece(self, artifact: ArtifactResult) -> tuple[_Annotation, ...]:
+        file = artifact_file(artifact, self.context.root).path
+        diagnostic = (_diagnostic(artifact, file, self.context),) if artifact.error is not None else ()
+        return diagnostic + tuple(
+            _Annotation(LEVELS[finding.severity], _title(finding), placed_message(finding), file)
+            for finding in artifact.findings
+        )
+
+    def artifact(self, artifact: ArtifactResult, piece: tuple[_Annotation, ...] | None = None) -> None:
+        self.annotations += self.piece(artifact) if piece is None else piece
+
+    def end(self, totals: RunTotals) -> None:
+        annotations = self.annotations + [
+            _Annotation(LEVELS[finding.severity], _title(finding), placed_message(finding), None)
+            for finding in totals.configuration
+        ]
+        crowded = {level for level in LEVELS.values()
+                   if sum(1 for annotation in annotations if annotation.level == level) > ANNOTATION_LIMIT}
+        for annotation in _grouped(annotations, crowded):
+            self.stream.write(_command(annotation.level, annotation.title, annotation.message, annotation.file) + "\n")
+        if crowded or not annotations:  # a run with nothing to annotate still says what it did
+            self.stream.write(_command("notice", "regaudit totals", _totals(totals, crowded)) + "\n")
 
 
 def _grouped(annotations: list[_Annotation], crowded: set[str]) -> list[_Annotation]:
@@ -80,8 +91,8 @@ def _grouped(annotations: list[_Annotation], crowded: set[str]) -> list[_Annotat
     return merged
 
 
-def _totals(result: AuditResult, crowded: set[str]) -> str:
-    artifacts, findings = summary_parts(result.totals())
+def _totals(totals: RunTotals, crowded: set[str]) -> str:
+    artifacts, findings = summary_parts(totals)
     if not crowded:
         return f"{artifacts}; {findings}"
     return (f"{artifacts}; {findings}. GitHub shows only {ANNOTATION_LIMIT} annotations of each level per "

@@ -32,13 +32,14 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections import Counter
 
-from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
+from regaudit import reporters
+from regaudit.outcomes import ArtifactResult, Finding, RunTotals, Severity, Status
 from regaudit.reporters._escape import log_text, xml_text
 from regaudit.reporters._paths import artifact_file, locate, place
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, TextIO
+    from typing import Any
 
 SUITE = "regaudit"
 CONFIGURATION = "configuration"
@@ -47,17 +48,58 @@ CONFIGURATION = "configuration"
 AUDIT = "audit"
 
 
-def render(result: AuditResult, context: Any, stream: TextIO) -> None:
-    cases = [case for artifact in result.artifacts for case in _artifact_cases(artifact, context)]
-    if result.configuration:
-        cases += _cases(CONFIGURATION, None, result.configuration, context.fail_on)
-    counts = _counts(cases)
-    root = ET.Element("testsuites", {"name": SUITE, **counts})
-    suite = ET.SubElement(root, "testsuite", {"name": SUITE, **counts})
-    suite.extend(cases)
-    ET.indent(root)
-    stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-    stream.write(ET.tostring(root, encoding="us-ascii").decode("ascii") + "\n")
+class Reporter(reporters.Reporter):
+    """Each artifact's test cases are rendered as it arrives and kept as compact text, with their
+    counts: the counts are attributes of `<testsuites>` and `<testsuite>`, which come first. The
+    end writes what `ET.indent` and `ET.tostring` write for the whole tree: each case is indented
+    alone at its depth (2) and placed between the suite's tags."""
+
+    def begin(self) -> None:
+        self.cases: list[str] = []
+        self.counts: Counter[str] = Counter()
+
+    def piece(self, artifact: ArtifactResult) -> tuple[list[str], Counter[str]]:
+        return _rendered(_artifact_cases(artifact, self.context))
+
+    def artifact(self, artifact: ArtifactResult, piece: tuple[list[str], Counter[str]] | None = None) -> None:
+        self._keep(self.piece(artifact) if piece is None else piece)
+
+    def end(self, totals: RunTotals) -> None:
+        if totals.configuration:
+            self._keep(_rendered(_cases(CONFIGURATION, None, totals.configuration, self.context.fail_on)))
+        counts = {key: str(self.counts[key]) for key in _COUNTED}
+        root = ET.Element("testsuites", {"name": SUITE, **counts})
+        suite = ET.SubElement(root, "testsuite", {"name": SUITE, **counts})
+        if self.cases:
+            ET.SubElement(suite, _PLACE)
+        ET.indent(root)
+        head, _, tail = ET.tostring(root, encoding="us-ascii").decode("ascii").partition(f"<{_PLACE} />")
+        self.stream.write('<?xml version="1.0" encoding="UTF-8"?>\n' + head)
+        for number, case in enumerate(self.cases):
+            self.stream.write(("\n" + _INDENT * _CASE_DEPTH if number else "") + case)
+        self.stream.write(tail + "\n")
+
+    def _keep(self, rendered: tuple[list[str], Counter[str]]) -> None:
+        cases, counts = rendered
+        self.cases += cases
+        self.counts.update(counts)
+
+
+_COUNTED = ("tests", "failures", "errors", "skipped")  # the attributes, in order
+_COUNTED_TAGS = {"failures": "failure", "errors": "error", "skipped": "skipped"}  # what each counts
+_PLACE = "cases"  # where the cases go in the skeleton; no element of the report has this tag
+_INDENT = "  "  # ET.indent's default
+_CASE_DEPTH = 2  # testsuites > testsuite > testcase
+
+
+def _rendered(cases: list[ET.Element]) -> tuple[list[str], Counter[str]]:
+    """The cases as ET writes them at their depth in the report, and their counts."""
+    counts: Counter[str] = Counter(tests=len(cases))
+    for case in cases:
+        for key, tag in _COUNTED_TAGS.items():
+            counts[key] += len(case.findall(tag))
+        ET.indent(case, _INDENT, _CASE_DEPTH)
+    return [ET.tostring(case, encoding="us-ascii").decode("ascii") for case in cases], counts
 
 
 def _artifact_cases(artifact: ArtifactResult, context: Any) -> list[ET.Element]:
@@ -114,11 +156,3 @@ def _element(parent: ET.Element, tag: str, lines: list[str], **attributes: str) 
     names exactly: XML writes their newlines as `&#10;`.)"""
     element = ET.SubElement(parent, tag, {key: xml_text(value) for key, value in attributes.items()})
     element.text = "\n".join(xml_text(log_text(line)) for line in lines)
-
-
-def _counts(cases: list[ET.Element]) -> dict[str, str]:
-    def count(tag: str) -> str:
-        return str(sum(len(case.findall(tag)) for case in cases))
-
-    return {"tests": str(len(cases)), "failures": count("failure"), "errors": count("error"),
-            "skipped": count("skipped")}
