@@ -13,7 +13,7 @@ from regaudit._namedtuple import NamedTuple
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Iterator, Mapping
+    from typing import Any, Callable, Iterator, Mapping
 
 # The shared default for mapping fields. Typed read-only and never mutated; a plain dict (not a
 # MappingProxyType) so that trees and settings pickle, for --jobs.
@@ -60,8 +60,8 @@ class Regularizer(NamedTuple):
     @property
     def is_noop(self) -> bool:
         """All factors zero: the entry looks like regularization and does nothing."""
-        values = list(self.factors.values())
-        return bool(values) and all(value == 0 for value in values)
+        factors = self.factors
+        return bool(factors) and all(value == 0 for value in factors.values())
 
     @property
     def invalid_factors(self) -> dict[str, float]:
@@ -270,7 +270,7 @@ class ModelTree:
 
     __slots__ = (
         "root", "format", "keras_version", "optimizer", "container", "file_suffix", "disagreements", "_layers", "_written",
-        "_written_regularizers",
+        "_written_regularizers", "_views",
     )
 
     def __init__(
@@ -289,6 +289,7 @@ class ModelTree:
         self._layers: list[Layer] | None = None
         self._written: list[Layer] | None = None
         self._written_regularizers: list[tuple[Layer, Regularizer]] | None = None
+        self._views: dict[Any, Any] | None = None
 
     def layers(self) -> Iterator[Layer]:
         """Every layer below the root as Keras builds them, depth first: what reports list."""
@@ -308,7 +309,20 @@ class ModelTree:
             layer.config = EMPTY
             layer._consumer_index = None
             layer._weight_penalties = None
-        self._written_regularizers = None  # the rules' view: rebuilt if ever asked again
+        self._written_regularizers = self._views = None  # the rules' views: rebuilt if ever asked again
+
+    def view(self, key: Any, compute: Callable[..., Any], *arguments: Any) -> Any:
+        """`compute(*arguments)`, worked out once per tree: a view of the tree that several rules
+        read (the Keras line that loads it, the layers with trainable weights, ...). `key` names
+        the view and every setting it depends on; the tree must not change once views are taken.
+        Views are dropped with the config (release_config)."""
+        views = self._views
+        if views is None:
+            views = self._views = {}
+        elif key in views:
+            return views[key]
+        value = views[key] = compute(*arguments)
+        return value
 
     def regularized(self) -> Iterator[tuple[Layer, Regularizer]]:
         """Every regularized slot of every layer Keras builds, mirrored Bidirectional copies included."""

@@ -288,3 +288,64 @@ def test_declared_zip_size_is_refused_before_inflating(tmp_path):
     assert path.stat().st_size < 1 << 20
     with pytest.raises(OverLimits, match="declares 80 MB uncompressed"):
         load_path(path)
+
+
+# --- .keras archives read without zipfile's per-entry objects (keras_zip._plain_members) -------------
+
+
+def _zipfile_members(path: Path) -> tuple[bytes, bytes | None]:
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        return archive.read("config.json"), archive.read("metadata.json") if "metadata.json" in names else None
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_plain_archive_reader_returns_what_zipfile_reads(tmp_path, compression):
+    from regaudit.loaders.keras_zip import _plain_members
+
+    path = tmp_path / "model.keras"
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        archive.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
+        archive.writestr("config.json", json.dumps(MODEL) * 50)  # deflate has something to do
+        archive.writestr("model.weights.h5", b"\0" * 1000)
+    with open(path, "rb") as stream:
+        assert _plain_members(stream) == _zipfile_members(path)
+
+
+def test_plain_archive_reader_leaves_unusual_archives_to_zipfile(tmp_path):
+    from regaudit.loaders.keras_zip import _plain_members
+
+    commented = write_keras_zip(tmp_path / "commented.keras")
+    with zipfile.ZipFile(commented, "a") as archive:
+        archive.comment = b"a comment"
+    prefixed = tmp_path / "prefixed.keras"
+    prefixed.write_bytes(b"#!/bin/sh\n" + write_keras_zip(tmp_path / "plain.keras").read_bytes())
+    for path in (commented, prefixed):
+        with open(path, "rb") as stream:
+            assert _plain_members(stream) is None
+    assert load_path(commented).root.children[0].regularizers[0].factors == {"l2": 0.001}  # zipfile reads it
+
+
+def test_plain_archive_reader_refuses_damage_in_zipfile_words(tmp_path):
+    # A flipped byte in the stored config fails the CRC: the plain reader leaves it to zipfile,
+    # whose message the report has always quoted.
+    path = write_keras_zip(tmp_path / "flipped.keras")
+    data = bytearray(path.read_bytes())
+    data[data.index(b'"class_name"') + 2] ^= 0x20
+    path.write_bytes(bytes(data))
+    with pytest.raises(Corrupt, match=r"config.json could not be read from the archive \(Bad CRC-32"):
+        load_path(path)
+
+
+def test_plain_archive_reader_keeps_the_limits(tmp_path, monkeypatch):
+    from regaudit.loaders import keras_zip
+
+    path = write_keras_zip(tmp_path / "model.keras")
+    monkeypatch.setattr(keras_zip, "MAX_CONFIG_BYTES", 16)
+    with open(path, "rb") as stream, pytest.raises(OverLimits, match="config.json declares .* over the 0 MB limit"):
+        keras_zip._plain_members(stream)
+    missing = tmp_path / "no_config.keras"
+    with zipfile.ZipFile(missing, "w") as archive:
+        archive.writestr("metadata.json", "{}")
+    with open(missing, "rb") as stream, pytest.raises(NotAModel, match="without config.json"):
+        keras_zip._plain_members(stream)

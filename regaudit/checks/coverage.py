@@ -126,7 +126,11 @@ def regularizer_on_missing_weight(tree: ModelTree, context: RuleContext) -> Iter
 
 
 def _trainable_weight_layers(tree: ModelTree) -> list[Layer]:
-    return [layer for layer in tree.written_layers() if layer.effectively_trainable and layer.is_weight_bearing]
+    return tree.view(_trainable_weight_layers, _list_trainable_weight_layers, tree)
+
+
+def _list_trainable_weight_layers(tree: ModelTree) -> list[Layer]:
+    return [layer for layer in tree.written_layers() if layer.weights and layer.effectively_trainable]
 
 
 # --- RA001: what regularizes ---------------------------------------------------------------------

@@ -15,6 +15,7 @@ from regaudit.checks import Hit, RuleContext, check
 from regaudit.checks.interactions import has_effective_kernel_penalty
 from regaudit.checks.keras_facts import (
     BASE_REGULARIZER,
+    KerasLine,
     activity_fact,
     adds_no_penalty,
     has_known_factors,
@@ -108,14 +109,22 @@ def norm_params_regularized(tree: ModelTree, context: RuleContext) -> Iterator[H
 
 
 def _with_known_factors(tree: ModelTree) -> Iterator[tuple[Layer, Regularizer]]:
-    return ((layer, r) for layer, r in tree.written_regularizers() if has_known_factors(r))
+    return iter(tree.view(_with_known_factors, _list_with_known_factors, tree))
+
+
+def _list_with_known_factors(tree: ModelTree) -> list[tuple[Layer, Regularizer]]:
+    return [(layer, r) for layer, r in tree.written_regularizers() if has_known_factors(r)]
 
 
 def _applied_with_known_factors(tree: ModelTree, context: RuleContext) -> Iterator[tuple[Layer, Regularizer]]:
     """As _with_known_factors, without activity regularizers the loading Keras ignores (RA407):
     their factor's size has no effect to warn about."""
     line = loading_line(tree, context.settings.target_keras)
-    return ((layer, r) for layer, r in _with_known_factors(tree) if activity_fact(layer, line) is None or r.slot != "activity")
+    return iter(tree.view((_applied_with_known_factors, line), _list_applied_with_known_factors, tree, line))
+
+
+def _list_applied_with_known_factors(tree: ModelTree, line: KerasLine | None) -> list[tuple[Layer, Regularizer]]:
+    return [(layer, r) for layer, r in _with_known_factors(tree) if r.slot != "activity" or activity_fact(layer, line) is None]
 
 
 def _effective_factors(regularizer: Regularizer) -> dict[str, float]:

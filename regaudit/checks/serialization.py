@@ -8,6 +8,7 @@ from regaudit.checks.keras_facts import (
     KERAS3_STRING,
     KERAS3_UNKNOWN_ARGUMENT,
     KERAS3_LAYER_UNREGISTERED,
+    KerasLine,
     TF_KERAS_HDF5_FUNCTION,
     TF_KERAS_ZIP_FUNCTION,
     LoadFact,
@@ -61,7 +62,12 @@ def lambda_regularizer(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
 def _load_facts(tree: ModelTree, context: RuleContext) -> Iterator[tuple[Layer, Regularizer, LoadFact | None]]:
     """Each regularizer as written, with the LoadFact that makes it fail in the loading line (or None)."""
     line = loading_line(tree, context.settings.target_keras)
-    return ((layer, r, load_fact(tree, r, line)) for layer, r in tree.written_regularizers())
+    return iter(tree.view((_load_facts, line), _listed_load_facts, tree, line))
+
+
+def _listed_load_facts(tree: ModelTree, line: KerasLine | None) -> list[tuple[Layer, Regularizer, LoadFact | None]]:
+    # Four rules read this list: worked out once per tree.
+    return [(layer, r, load_fact(tree, r, line)) for layer, r in tree.written_regularizers()]
 
 
 @check("RA303")

@@ -10,6 +10,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from regaudit._namedtuple import NamedTuple
 from regaudit.loaders.keras_config import build_tree, optimizer_from
 from regaudit.loaders.limits import (
     MAX_CONFIG_BYTES,
@@ -49,6 +50,12 @@ def load_archive(path: Path, stream: BinaryIO | None = None) -> ModelTree:
         except OSError as error:
             raise Corrupt(f"not a readable zip archive ({error}); the file may be truncated or corrupt") from None
     _check_entry_count(stream)
+    members = _plain_members(stream)
+    config, metadata = members if members is not None else _members_by_zipfile(stream)
+    return _tree(config, metadata, "keras-zip")
+
+
+def _members_by_zipfile(stream: BinaryIO) -> tuple[bytes, bytes | None]:
     try:
         archive = zipfile.ZipFile(stream)
     except _ZIP_ERRORS as error:
@@ -57,8 +64,130 @@ def load_archive(path: Path, stream: BinaryIO | None = None) -> ModelTree:
         config = _read_member(archive, CONFIG, MAX_CONFIG_BYTES)
         if config is None:
             raise NotAModel("zip archive without config.json: not a Keras .keras file")
-        metadata = _read_member(archive, METADATA, MAX_METADATA_BYTES)
-    return _tree(config, metadata, "keras-zip")
+        return config, _read_member(archive, METADATA, MAX_METADATA_BYTES)
+
+
+# A central-directory entry and a local file header (APPNOTE.TXT 4.3.12 and 4.3.7).
+_CENTRAL_ENTRY = struct.Struct("<4s4B4HL2L5H2L")
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+_STORED, _DEFLATED = 0, 8
+_UNSUPPORTED_FLAGS = 0x1 | 0x20 | 0x40  # encrypted, compressed patched data, strong encryption
+_MAX_EXTRACT_VERSION = 63  # zipfile refuses anything newer
+_WANTED = {CONFIG.encode(): CONFIG, METADATA.encode(): METADATA}
+
+
+class _MemberEntry(NamedTuple):
+    flags: int
+    method: int
+    crc: int
+    compressed_size: int
+    file_size: int
+    offset: int
+
+
+def _plain_members(stream: BinaryIO) -> tuple[bytes, bytes | None] | None:
+    """config.json and metadata.json of an archive laid out as Python's zipfile writes it (how
+    every Keras line saves): one read of the central directory and one of each member, where
+    zipfile builds an object for every entry and a reader for every member, which cost more than
+    a small model's whole audit. The same limits apply: the declared size is checked before a
+    member is read or inflated, at most that many bytes are inflated, and the CRC must match.
+
+    None for anything else (ZIP64, a comment, bytes before the archive, extra fields, encryption,
+    compression other than deflate, any damage): zipfile then reads the archive as before and
+    reports what it finds in the same words.
+    """
+    try:
+        directory = _plain_directory(stream)
+        if directory is None:
+            return None
+        config_entry = directory.get(CONFIG)
+        if config_entry is None:
+            raise NotAModel("zip archive without config.json: not a Keras .keras file")
+        check_declared_size(config_entry.file_size, MAX_CONFIG_BYTES, CONFIG)
+        config = _plain_member(stream, config_entry, CONFIG, MAX_CONFIG_BYTES)
+        if config is None:
+            return None
+        metadata_entry = directory.get(METADATA)
+        if metadata_entry is None:
+            return config, None
+        check_declared_size(metadata_entry.file_size, MAX_METADATA_BYTES, METADATA)
+        metadata = _plain_member(stream, metadata_entry, METADATA, MAX_METADATA_BYTES)
+        return None if metadata is None else (config, metadata)
+    except (OSError, struct.error, zlib.error):
+        return None
+
+
+def _plain_directory(stream: BinaryIO) -> dict[str, _MemberEntry] | None:
+    """The entries of config.json and metadata.json (the last of each name, as zipfile keeps),
+    once every entry has passed the checks zipfile makes when it opens the archive."""
+    size = stream.seek(0, 2)
+    if size < _EOCD.size:
+        return None
+    stream.seek(size - _EOCD.size)
+    signature, disk, directory_disk, disk_entries, entries, directory_size, directory_at, comment = _EOCD.unpack(
+        stream.read(_EOCD.size)
+    )
+    if (
+        signature != b"PK\x05\x06" or comment or disk or directory_disk or disk_entries != entries
+        or entries == 0xFFFF or directory_at + directory_size != size - _EOCD.size
+    ):
+        return None
+    stream.seek(directory_at)
+    directory = stream.read(directory_size)
+    if len(directory) != directory_size:
+        return None
+    found: dict[str, _MemberEntry] = {}
+    at = 0
+    while at < directory_size:
+        if at + _CENTRAL_ENTRY.size > directory_size:
+            return None
+        (signature, _, _, extract_version, _, flags, method, _, _, crc, compressed_size, file_size, name_length,
+         extra_length, comment_length, _, _, _, offset) = _CENTRAL_ENTRY.unpack_from(directory, at)
+        name_at = at + _CENTRAL_ENTRY.size
+        at = name_at + name_length + extra_length + comment_length
+        if signature != b"PK\x01\x02" or extract_version > _MAX_EXTRACT_VERSION or extra_length or at > directory_size:
+            return None
+        name = directory[name_at : name_at + name_length]
+        if b"\x00" in name:  # zipfile cuts a name at a NUL
+            return None
+        if flags & 0x800:  # a UTF-8 name, which zipfile decodes (and refuses when it is not UTF-8)
+            try:
+                name.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        if name in _WANTED:
+            found[_WANTED[name]] = _MemberEntry(flags, method, crc, compressed_size, file_size, offset)
+    return found
+
+
+def _plain_member(stream: BinaryIO, entry: _MemberEntry, name: str, limit: int) -> bytes | None:
+    """The member's bytes, or None where zipfile must judge (see _plain_members)."""
+    if entry.flags & _UNSUPPORTED_FLAGS or entry.method not in (_STORED, _DEFLATED) or entry.compressed_size > limit:
+        return None
+    if entry.method == _STORED and entry.compressed_size != entry.file_size:
+        return None
+    stream.seek(entry.offset)
+    header = stream.read(_LOCAL_HEADER.size + len(name))
+    if len(header) != _LOCAL_HEADER.size + len(name):
+        return None
+    fields = _LOCAL_HEADER.unpack_from(header)
+    signature, name_length, extra_length = fields[0], fields[-2], fields[-1]
+    if signature != b"PK\x03\x04" or name_length != len(name) or header[_LOCAL_HEADER.size :] != name.encode():
+        return None
+    if extra_length:
+        stream.seek(extra_length, 1)
+    data = stream.read(entry.compressed_size)
+    if len(data) != entry.compressed_size:
+        return None
+    if entry.method == _DEFLATED:
+        inflater = zlib.decompressobj(-15)
+        # Never more than the declared size (itself within the limit) and one byte to tell a liar.
+        data = inflater.decompress(data, entry.file_size + 1)
+        if not inflater.eof:
+            return None
+    if len(data) != entry.file_size or zlib.crc32(data) != entry.crc:
+        return None
+    return data
 
 
 # The end-of-central-directory record (APPNOTE.TXT 4.3.16) and its ZIP64 locator and record
