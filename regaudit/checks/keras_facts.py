@@ -160,20 +160,12 @@ def line_of(version: KerasVersion | None) -> KerasLine | None:
 
 def saving_line(tree: ModelTree) -> KerasLine | None:
     """The line that wrote the file, from its recorded keras_version; None when none is recorded."""
-    return tree.view(saving_line, _saving_line, tree)
-
-
-def _saving_line(tree: ModelTree) -> KerasLine | None:
     return line_of(KerasVersion.parse(tree.keras_version))
 
 
 def loading_line(tree: ModelTree, target_keras: str | None) -> KerasLine | None:
     """The line that will load the file: TF.js for a model.json, else --target-keras when set,
     else the line that saved it."""
-    return tree.view((loading_line, target_keras), _loading_line, tree, target_keras)
-
-
-def _loading_line(tree: ModelTree, target_keras: str | None) -> KerasLine | None:
     if tree.format == "tfjs-layers":
         return KerasLine.TFJS
     target = line_of(KerasVersion.parse(target_keras))
