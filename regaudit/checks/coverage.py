@@ -50,9 +50,14 @@ def no_regularization(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
 @check("RA002")
 def partial_coverage(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
     layers = _trainable_weight_layers(tree)
+    # Only classes with a layer that has no weight regularizer can be reported: the others' peers
+    # are not looked at.
+    unregularized = {layer.class_name for layer in layers if not layer.weight_regularizers}
     peers: dict[str, list[Layer]] = defaultdict(list)
     covered: dict[str, list[Layer]] = defaultdict(list)
     for layer in layers:
+        if layer.class_name not in unregularized:
+            continue
         peers[layer.class_name].append(layer)
         # Only a penalty that regularizes is an example to follow: not all-zero factors (RA101),
         # not an L2 kernel penalty that a BatchNormalization cancels (RA201).
@@ -93,18 +98,15 @@ def regularizer_on_frozen_layer(tree: ModelTree, context: RuleContext) -> Iterat
 @check("RA004")
 def activity_regularizer_on_output(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
     line = loading_line(tree, context.settings.target_keras)
-    for layer in tree.written_layers():
-        if not layer.is_model_output:
-            continue
-        for regularizer in layer.regularizers:
-            # Only a penalty Keras adds: all-zero factors are RA101's, ignored ones RA407's.
-            if regularizer.slot == "activity" and activity_applied(layer, regularizer, line):
-                yield Hit.on(
-                    layer,
-                    regularizer,
-                    f"{_setting(regularizer)} on a layer whose output is a model output: it penalizes the "
-                    "predictions themselves and pulls against the loss; move it to a hidden layer or remove it",
-                )
+    for layer, regularizer in tree.written_regularizers():
+        # Only a penalty Keras adds: all-zero factors are RA101's, ignored ones RA407's.
+        if regularizer.slot == "activity" and layer.is_model_output and activity_applied(layer, regularizer, line):
+            yield Hit.on(
+                layer,
+                regularizer,
+                f"{_setting(regularizer)} on a layer whose output is a model output: it penalizes the "
+                "predictions themselves and pulls against the loss; move it to a hidden layer or remove it",
+            )
 
 
 @check("RA005")
@@ -137,10 +139,11 @@ def _list_trainable_weight_layers(tree: ModelTree) -> list[Layer]:
 
 
 def _is_regularized(tree: ModelTree, line: KerasLine | None) -> bool:
+    # The regularizers first: a model has few, and most models have one that adds a penalty.
     return (
         _has_weight_decay(tree)
-        or any(regularizes_by_itself(layer) or has_internal_dropout(layer) for layer in tree.written_layers())
         or any(_inert_reason(layer, regularizer, line) is None for layer, regularizer in tree.written_regularizers())
+        or any(regularizes_by_itself(layer) or has_internal_dropout(layer) for layer in tree.written_layers())
     )
 
 

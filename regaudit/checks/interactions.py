@@ -103,8 +103,10 @@ def has_effective_kernel_penalty(layer: Layer) -> bool:
 @check("RA202")
 def double_weight_decay(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
     decay = _weight_decay_label(tree)
+    if decay is None:
+        return
     penalized = dict.fromkeys(_written_layer(layer).path for layer in tree.written_layers() if _has_l2_weight_penalty(layer))
-    if decay is not None and penalized:
+    if penalized:
         yield Hit(
             None,
             None,

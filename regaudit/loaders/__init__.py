@@ -228,9 +228,10 @@ def _walk(root: Path, display_root: str, exclude: Exclude | None = None) -> Iter
         yield from _unreadable(unlisted, root, display_root)
         here = Path(directory)
         subdirectories.sort()
+        found = sorted((name, here / name) for name in files if not name.startswith("."))
         if exclude is not None:
             subdirectories[:] = [name for name in subdirectories if not exclude(here / name, True)]
-            files = [name for name in files if not exclude(here / name, False)]
+            found = [(name, file) for name, file in found if not exclude(file, False)]
         artifacts = [name for name in subdirectories if _inspect(_is_artifact_directory, here / name, default=True)]
         for name in artifacts:
             yield _found(here / name, root, display_root)
@@ -241,9 +242,8 @@ def _walk(root: Path, display_root: str, exclude: Exclude | None = None) -> Iter
             if name not in artifacts and not _skipped_directory(here / name)
         ]
         display_here = _display(here, root, display_root)
-        for name in sorted(files):
-            file = here / name
-            if not name.startswith(".") and _worth_reading(file):
+        for name, file in found:
+            if _worth_reading(file):
                 yield Candidate(file, os.path.normpath(os.path.join(display_here, name)), explicit=False)
     yield from _unreadable(unlisted, root, display_root)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from regaudit._namedtuple import NamedTuple
 from regaudit.loaders import regularizers
 from regaudit.loaders.limits import LAYERS_VARIABLE, MAX_LAYERS, MAX_NESTING, raise_hint
 from regaudit.loaders.problems import Corrupt, NoArchitecture, NotAModel, OverLimits
@@ -153,22 +154,26 @@ class _TreeBuilder:
         if not isinstance(config, dict):
             config = {}
         name = name or _layer_name(entry, config)
+        layout = _layout(class_name, config)
+        module, registered_name = entry.get("module"), entry.get("registered_name")
         layer = Layer(
             name=name,
             class_name=class_name,
             path=_join(parent, name),
             trainable=config.get("trainable", True) is not False,
             config=config,
-            module=entry.get("module") if isinstance(entry.get("module"), str) else None,
-            registered_name=entry.get("registered_name") if isinstance(entry.get("registered_name"), str) else None,
-            regularizers=regularizers.layer_regularizers(class_name, config, defaults=self._regularizer_defaults),
+            module=module if isinstance(module, str) else None,
+            registered_name=registered_name if isinstance(registered_name, str) else None,
+            regularizers=regularizers.layer_regularizers(
+                class_name, config, defaults=self._regularizer_defaults, arguments=layout.regularizer_arguments
+            ),
             parent=parent,
         )
-        layer.weights, layer.absent_weights = _weight_slots(class_name, config)
-        self._add_children(layer, entry, depth)
+        layer.weights, layer.absent_weights = layout.weights, layout.absent_weights
+        self._add_children(layer, entry, depth, layout.nested_keys)
         return layer
 
-    def _add_children(self, layer: Layer, entry: dict, depth: int) -> None:
+    def _add_children(self, layer: Layer, entry: dict, depth: int, nested_keys: tuple[str, ...]) -> None:
         config = layer.config
         if "layers" in config:
             if not isinstance(config["layers"], list):
@@ -202,7 +207,7 @@ class _TreeBuilder:
             layer.kind = LayerKind.RNN
             layer.children = [self.build(c, layer, depth + 1) for c in config["cells"] if is_serialized_object(c)]
         # Custom layers may keep sublayers under keys of their own choosing.
-        layer.children.extend(self.build(e, layer, depth + 1) for e in _custom_sublayers(config))
+        layer.children.extend(self.build(e, layer, depth + 1) for e in _custom_sublayers(config, nested_keys))
 
     def _bidirectional_children(self, layer: Layer, depth: int) -> list[Layer]:
         # Keras 3 saves both copies already named (forward_lstm, and backward_lstm or the name of
@@ -298,16 +303,19 @@ def _is_legacy_tensor_ref(value: list) -> bool:
     )
 
 
-def _custom_sublayers(config: Mapping[str, Any]) -> list[dict]:
-    # Asked of every layer's config, most of whose values are numbers, strings and short lists of
-    # numbers: those are passed over before any call.
+def _custom_sublayers(config: Mapping[str, Any], nested_keys: tuple[str, ...]) -> list[dict]:
+    """Serialized layers a custom layer keeps under keys of its own choosing; `nested_keys` are
+    the config's non-structural keys that hold an object or a list (_Layout.nested_keys)."""
     found = []
-    for key, value in config.items():
+    for key in nested_keys:
+        value = config[key]
         if isinstance(value, dict):
-            if key not in _STRUCTURAL_KEYS and _looks_like_layer(value):
+            if _looks_like_layer(value):
                 found.append(value)
-        elif isinstance(value, list) and key not in _STRUCTURAL_KEYS:
-            found.extend(item for item in value if isinstance(item, dict) and _looks_like_layer(item))
+        else:
+            for item in value:
+                if isinstance(item, dict) and _looks_like_layer(item):
+                    found.append(item)
     return found
 
 
@@ -330,20 +338,38 @@ def _looks_like_layer(value: Any) -> bool:
     return False
 
 
+class _Layout(NamedTuple):
+    """What a layer config's class, keys, value types and switch flags decide."""
+
+    weights: frozenset[str]  # Layer.weights
+    absent_weights: Mapping[str, str]  # Layer.absent_weights
+    regularizer_arguments: tuple[str, ...]  # the `*_regularizer` keys, in config order
+    nested_keys: tuple[str, ...]  # keys outside _STRUCTURAL_KEYS holding an object or a list
+
+
+def _layout(class_name: str, config: Mapping[str, Any]) -> _Layout:
+    # A model repeats a few shapes of layer config, and reading one key by key cost more than the
+    # rest of building its layer: each shape is worked out once (a bounded number of them, since
+    # the keys come from the file).
+    key = (
+        class_name,
+        tuple(config),
+        tuple(map(type, config.values())),
+        tuple([config.get(flag) is False for flag in _SWITCH_FLAGS]),
+    )
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        layout = _Layout(
+            *_weight_slots(class_name, config),
+            tuple(key for key in config if key.endswith(regularizers.SUFFIX)),
+            tuple(key for key, value in config.items() if key not in _STRUCTURAL_KEYS and isinstance(value, (dict, list))),
+        )
+        if len(_LAYOUTS) < _LAYOUTS_KEPT:
+            _LAYOUTS[key] = layout
+    return layout
+
+
 def _weight_slots(class_name: str, config: Mapping[str, Any]) -> tuple[frozenset[str], Mapping[str, str]]:
-    # The answer depends only on the class, the config's keys and its switch flags, and a model
-    # repeats a few layer shapes: each combination is worked out once (a bounded number of them,
-    # since the keys come from the file).
-    key = (class_name, tuple(config), tuple([config.get(flag) is False for flag in _SWITCH_FLAGS]))
-    known = _WEIGHT_SLOTS.get(key)
-    if known is None:
-        known = _work_out_weight_slots(class_name, config)
-        if len(_WEIGHT_SLOTS) < _WEIGHT_SLOTS_KEPT:
-            _WEIGHT_SLOTS[key] = known
-    return known
-
-
-def _work_out_weight_slots(class_name: str, config: Mapping[str, Any]) -> tuple[frozenset[str], Mapping[str, str]]:
     declared = {
         key[: -len("_initializer")]
         for key in config
@@ -367,8 +393,8 @@ def _work_out_weight_slots(class_name: str, config: Mapping[str, Any]) -> tuple[
 
 _SLOT_SETS: dict[frozenset[str], frozenset[str]] = {}
 _SWITCH_FLAGS = tuple(flag for flags in _SWITCHES.values() for flag in flags)
-_WEIGHT_SLOTS: dict[tuple, tuple[frozenset[str], Mapping[str, str]]] = {}
-_WEIGHT_SLOTS_KEPT = 4096
+_LAYOUTS: dict[tuple, _Layout] = {}
+_LAYOUTS_KEPT = 4096
 
 
 def _layer_name(entry: dict, config: Mapping[str, Any]) -> str:

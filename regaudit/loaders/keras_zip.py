@@ -123,13 +123,17 @@ def _plain_directory(stream: BinaryIO) -> dict[str, _MemberEntry] | None:
     size = stream.seek(0, 2)
     if size < _EOCD.size:
         return None
-    stream.seek(size - _EOCD.size)
-    signature, disk, directory_disk, disk_entries, entries, directory_size, directory_at, comment = _EOCD.unpack(
-        stream.read(_EOCD.size)
+    # The record, and the 20 bytes before it where zipfile looks for a ZIP64 locator.
+    tail_size = min(size, _ZIP64_LOCATOR.size + _EOCD.size)
+    stream.seek(size - tail_size)
+    tail = stream.read(tail_size)
+    signature, disk, directory_disk, disk_entries, entries, directory_size, directory_at, comment = _EOCD.unpack_from(
+        tail, tail_size - _EOCD.size
     )
     if (
         signature != b"PK\x05\x06" or comment or disk or directory_disk or disk_entries != entries
         or entries == 0xFFFF or directory_at + directory_size != size - _EOCD.size
+        or (tail_size > _EOCD.size and tail[:4] == b"PK\x06\x07")
     ):
         return None
     stream.seek(directory_at)

@@ -15,7 +15,7 @@ from regaudit.tree import Origin, Regularizer
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Mapping
+    from typing import Any, Iterable, Mapping
 
 SUFFIX = "_regularizer"
 
@@ -61,17 +61,25 @@ def slot_for(argument: str, layer_class: str) -> str:
 
 
 def layer_regularizers(
-    layer_class: str, config: Mapping[str, Any], *, defaults: Mapping[str, Mapping[str, float]] = BUILTIN_DEFAULTS
+    layer_class: str,
+    config: Mapping[str, Any],
+    *,
+    defaults: Mapping[str, Mapping[str, float]] = BUILTIN_DEFAULTS,
+    arguments: Iterable[str] | None = None,
 ) -> tuple[Regularizer, ...]:
     """Every regularizer set in one layer config, in config order.
 
     `defaults` are the factors the runtime that reads the config gives a built-in class when its
     config leaves one out: BUILTIN_DEFAULTS for Keras, TFJS_DEFAULTS for a TF.js model.json.
+    `arguments` are the config's `*_regularizer` keys in config order, when the caller has them
+    already (else every key is looked at).
     """
     found = []
-    for argument, value in config.items():
-        if argument.endswith(SUFFIX) and value is not None:
-            found.append(normalize(value, slot=slot_for(argument, layer_class), argument=argument, defaults=defaults))
+    for argument in config if arguments is None else arguments:
+        if argument.endswith(SUFFIX):
+            value = config[argument]
+            if value is not None:
+                found.append(normalize(value, slot=slot_for(argument, layer_class), argument=argument, defaults=defaults))
     if layer_class == "ActivityRegularization":
         found.append(_activity_regularization_layer(config))
     return tuple(found)
