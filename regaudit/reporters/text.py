@@ -201,7 +201,8 @@ def _wrapped(text: str, indent: str, width: int = WIDTH) -> list[str]:
     return wrapper.wrap(text) or [indent.rstrip()]
 
 
-_NOT_PLAIN = re.compile(r"[\t\n\x0b\x0c\r]|  |^ | $")
+# What textwrap would change or split on besides single spaces (its whitespace is ASCII's).
+_NOT_PLAIN = ("  ", "\t", "\n", "\x0b", "\x0c", "\r")
 
 
 def _wrapped_plainly(text: str, indent: str, width: int) -> list[str] | None:
@@ -210,7 +211,7 @@ def _wrapped_plainly(text: str, indent: str, width: int) -> list[str] | None:
     runs of spaces, a word too long for a line, a word that str.strip reads as blank), which is
     left to textwrap. Greedy, as textwrap is: a line takes words while they fit with one space
     between, and the space at a break disappears."""
-    if not text or _NOT_PLAIN.search(text):
+    if not text or text[0] == " " or text[-1] == " " or any(mark in text for mark in _NOT_PLAIN):
         return None
     room = width - len(indent)
     lines: list[str] = []
