@@ -352,7 +352,7 @@ class _Examiner:
         )
 
     def run_checks(self, tree: ModelTree, evidence: "Evidence | None" = None) -> list[Finding]:
-        context = self.context._replace(evidence=evidence)
+        context = self.context if evidence is None else self.context._replace(evidence=evidence)
         findings = [
             _finding(self.catalog, self.selection, code, hit)
             for code, check in self.checks.items()
