@@ -614,13 +614,12 @@ def _emit(output: Path | None, write: Callable[[TextIO], None]) -> None:
 
 @contextmanager
 def _destination(output: Path | None) -> Iterator[TextIO]:
-    """Standard output, or a buffer written whole to `output` once the report is complete."""
+    """Standard output, or `output` written whole or not at all (see `_whole_file`)."""
     if output is None:
         yield sys.stdout
         return
-    buffer = io.StringIO()
-    yield buffer
-    _write_whole(output, buffer.getvalue())
+    with _whole_file(output) as stream:
+        yield stream
 
 
 def _wants_color(stream: object, choice: str = "auto") -> bool:
@@ -635,23 +634,31 @@ def _wants_color(stream: object, choice: str = "auto") -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
-def _write_whole(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder, so a reader never sees half a report.
-
-    Only regular files are replaced that way: a device or pipe (/dev/null, /dev/stdout, a FIFO a
-    CI step reads from) is written to in place, never swapped for a file.
+@contextmanager
+def _whole_file(path: Path) -> Iterator[TextIO]:
+    """A stream whose text becomes the file `path` once the caller is done, so a reader never sees
+    half a report: a regular file is written as the report goes into a temporary file in the same
+    folder, which then takes its place (so the report is never held in memory whole); a device or
+    pipe (/dev/null, /dev/stdout, a FIFO a CI step reads from) is written to in place at the end,
+    never swapped for a file. An error of the caller's leaves `path` as it was.
     """
     import stat
 
     try:
-        if not stat.S_ISREG(path.stat().st_mode):
-            with open(path, "w", encoding="utf-8") as stream:
-                stream.write(text)
-            return
+        special = not stat.S_ISREG(path.stat().st_mode)
     except FileNotFoundError:
-        pass
+        special = False
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror}") from None
+    if special:
+        buffer = io.StringIO()
+        yield buffer
+        try:
+            with open(path, "w", encoding="utf-8") as stream:
+                stream.write(buffer.getvalue())
+        except OSError as error:
+            raise UsageError(f"cannot write {path}: {error.strerror}") from None
+        return
     import tempfile
 
     try:
@@ -661,15 +668,16 @@ def _write_whole(path: Path, text: str) -> None:
     replaced = False
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        # mkstemp creates the file private (0600); a report gets what any new file would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-        replaced = True
-    except OSError as error:
-        raise UsageError(f"cannot write {path}: {error.strerror}") from None
+            yield stream
+        try:
+            # mkstemp creates the file private (0600); a report gets what any new file would.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)
+            os.replace(temporary, path)
+            replaced = True
+        except OSError as error:
+            raise UsageError(f"cannot write {path}: {error.strerror}") from None
     finally:  # whatever stopped the write, even an interrupt, leaves no hidden file behind
         if not replaced:
             os.unlink(temporary)

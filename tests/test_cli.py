@@ -115,6 +115,34 @@ def test_output_file_is_written_whole_and_stdout_stays_empty(broken, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report")] == []  # no temporary left
 
 
+def test_an_output_file_is_written_as_the_run_goes_and_left_as_it_was_when_the_run_fails(broken, tmp_path,
+                                                                                        monkeypatch, capsys):
+    # The report goes into a temporary file beside the target as it is written (nothing of it is
+    # held in memory whole); a run that fails before its end leaves the old report and no
+    # temporary file behind.
+    import regaudit.cli
+    from regaudit.reporters import json as json_report
+
+    (tmp_path / "out").mkdir()
+    target = tmp_path / "out" / "report.json"
+    target.write_text("previous report")
+    written = []
+
+    def fails_at_the_end(self, totals):
+        written.append(sorted(path.name for path in target.parent.iterdir()))
+        raise RuntimeError("a bug at the end of the report")
+
+    monkeypatch.setattr(json_report.Reporter, "end", fails_at_the_end)
+    monkeypatch.setattr(sys, "argv", ["regaudit", "check", "--format", "json", "--output", str(target), str(broken)])
+    with pytest.raises(SystemExit) as exit_:
+        regaudit.cli.main()
+    assert exit_.value.code == 2 and "a bug at the end of the report" in capsys.readouterr().err
+    (names,) = written
+    assert len(names) == 2 and names[0].startswith(".report.json.")  # the temporary file, being written
+    assert target.read_text() == "previous report"
+    assert [path.name for path in target.parent.iterdir()] == ["report.json"]
+
+
 def test_unwritable_output_is_a_one_line_usage_error(clean, tmp_path):
     completed = run_cli("check", "--output", str(tmp_path / "no" / "such" / "dir" / "r.txt"), str(clean))
     assert completed.returncode == 2
