@@ -229,10 +229,11 @@ def test_every_format_writes_a_whole_report_for_names_and_file_names_that_are_no
 
 
 def test_a_failed_output_leaves_no_temporary_file(tmp_path):
-    from regaudit.cli import _write_whole
+    from regaudit.cli import _whole_file
 
     with pytest.raises(UnicodeEncodeError):  # any failure after the temporary file exists
-        _write_whole(tmp_path / "report.txt", "a lone \ud800 surrogate no reporter lets through")
+        with _whole_file(tmp_path / "report.txt") as stream:
+            stream.write("a lone \ud800 surrogate no reporter lets through")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -231,7 +231,6 @@ def _walk(root: Path, display_root: str, exclude: Exclude | None = None) -> Iter
         found = sorted((name, here / name) for name in files if not name.startswith("."))
         if exclude is not None:
             subdirectories[:] = [name for name in subdirectories if not exclude(here / name, True)]
-            found = [(name, file) for name, file in found if not exclude(file, False)]
         artifacts = [name for name in subdirectories if _inspect(_is_artifact_directory, here / name, default=True)]
         for name in artifacts:
             yield _found(here / name, root, display_root)
@@ -242,8 +241,10 @@ def _walk(root: Path, display_root: str, exclude: Exclude | None = None) -> Iter
             if name not in artifacts and not _skipped_directory(here / name)
         ]
         display_here = _display(here, root, display_root)
+        # Each file's exclusion is decided as the walk reaches it, not for the whole folder first:
+        # with --jobs the workers start on the first files while the walk goes on.
         for name, file in found:
-            if _worth_reading(file):
+            if (exclude is None or not exclude(file, False)) and _worth_reading(file):
                 yield Candidate(file, os.path.normpath(os.path.join(display_here, name)), explicit=False)
     yield from _unreadable(unlisted, root, display_root)
 
