@@ -16,7 +16,8 @@ says how much was left out and where the whole report is.
 
 from __future__ import annotations
 
-from regaudit.outcomes import ArtifactResult, AuditResult, Finding, Severity, Status
+from regaudit import reporters
+from regaudit.outcomes import ArtifactResult, Finding, RunTotals, Severity, Status
 from regaudit.reporters._escape import markdown_code as _code
 from regaudit.reporters._escape import markdown_html as _html
 from regaudit.reporters._escape import markdown_text as _prose
@@ -25,24 +26,46 @@ from regaudit.reporters._summary import STATUS_WORDS, plural, severity_count
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, TextIO
+    from typing import Any
 
 
 COMMENT_LIMIT = 65_536  # characters in a GitHub issue or pull-request comment
 
 
-def render(result: AuditResult, context: Any, stream: TextIO) -> None:
-    sections = [f"## regaudit: {_outcome(result, context.fail_on)}", _summary_table(result, context)]
-    with_findings = [artifact for artifact in result.artifacts if artifact.findings]
-    if with_findings:
-        sections.append("### Findings")
-        sections += [_artifact_findings(artifact, context) for artifact in with_findings]
-    not_audited = [artifact for artifact in result.artifacts if artifact.error is not None]
-    if not_audited:
-        sections.append(_not_audited(not_audited, context))
-    if result.configuration:
-        sections.append("### Configuration\n\n" + _findings_table(result.configuration, layer_column=False))
-    stream.write(_within_limit(sections, COMMENT_LIMIT))
+class Reporter(reporters.Reporter):
+    """Each artifact's row of the summary table, its findings block and its row of the inputs not
+    audited are rendered as it arrives and kept as text: the heading states the run's outcome,
+    and the comment limit is applied to the whole, at the end."""
+
+    def begin(self) -> None:
+        self.rows: list[str] = []
+        self.findings: list[str] = []
+        self.not_audited: list[str] = []
+
+    def piece(self, artifact: ArtifactResult) -> tuple[str, str | None, str | None]:
+        findings = _artifact_findings(artifact, self.context) if artifact.findings else None
+        not_audited = _not_audited_row(artifact, self.context) if artifact.error is not None else None
+        return _summary_row(artifact, self.context), findings, not_audited
+
+    def artifact(self, artifact: ArtifactResult, piece: tuple[str, str | None, str | None] | None = None) -> None:
+        row, findings, not_audited = self.piece(artifact) if piece is None else piece
+        self.rows.append(row)
+        if findings is not None:
+            self.findings.append(findings)
+        if not_audited is not None:
+            self.not_audited.append(not_audited)
+
+    def end(self, totals: RunTotals) -> None:
+        sections = [f"## regaudit: {_outcome(totals, self.context.fail_on)}", _summary_table(self.rows, totals)]
+        if self.findings:
+            sections.append("### Findings")
+            sections += self.findings
+        if self.not_audited:
+            header = [_table_row(("Artifact", "Status", "Reason")), "| :-- | :-- | :-- |"]
+            sections.append("### Not audited\n\n" + "\n".join(header + self.not_audited))
+        if totals.configuration:
+            sections.append("### Configuration\n\n" + _findings_table(totals.configuration, layer_column=False))
+        self.stream.write(_within_limit(sections, COMMENT_LIMIT))
 
 
 def _within_limit(sections: list[str], limit: int) -> str:
@@ -81,43 +104,45 @@ def _within_limit(sections: list[str], limit: int) -> str:
 _NOTE_ROOM = 400  # characters kept free for the closing note
 
 
-def _outcome(result: AuditResult, gate: Severity | None) -> str:
+def _outcome(totals: RunTotals, gate: Severity | None) -> str:
     """What decides the exit code, stated as facts: the renderer does not know every option that
     changes the code itself (--ignore-unknown lets a run that audited nothing pass)."""
     facts = []
-    unreadable = len(result.with_status(Status.ERROR))
+    unreadable = totals.status_count(Status.ERROR)
     if unreadable:
         facts.append(f"{plural(unreadable, 'input')} could not be read")
-    if not result.with_status(Status.OK):
+    if not totals.status_count(Status.OK):
         facts.append("nothing was audited")
     if gate is None:
-        facts.append(f"{plural(sum(1 for _ in result.findings), 'finding')}, no gate")
+        facts.append(f"{plural(sum(totals.severity_counts().values()), 'finding')}, no gate")
     else:
-        failing = sum(1 for finding in result.findings if _at_gate(finding, gate))
+        failing = totals.failing(gate)
         facts.append(f"{plural(failing, 'finding') if failing else 'no finding'} at or above {gate.value}")
     return ", ".join(facts)
 
 
-def _summary_table(result: AuditResult, context: Any) -> str:
+def _summary_row(artifact: ArtifactResult, context: Any) -> str:
+    cells = [_code(locate(artifact.path, context.root).path), STATUS_WORDS[artifact.status],
+             _prose(artifact.format or ""), _prose(artifact.keras_version or "")]
+    if artifact.tree is not None:
+        coverage = artifact.tree.coverage()
+        cells.append(f"{coverage.covered} of {coverage.weight_bearing}")
+        cells += [str(count) for count in artifact.severity_counts().values()]
+    else:
+        cells += [""] * 4
+    return _table_row(cells)
+
+
+def _summary_table(rows: list[str], totals: RunTotals) -> str:
     header = ("Artifact", "Status", "Format", "Keras", "Weight-bearing layers covered", "Errors", "Warnings", "Info")
-    rows = [_table_row(header), "| :-- | :-- | :-- | :-- | --: | --: | --: | --: |"]
-    for artifact in result.artifacts:
-        cells = [_code(locate(artifact.path, context.root).path), STATUS_WORDS[artifact.status],
-                 _prose(artifact.format or ""), _prose(artifact.keras_version or "")]
-        if artifact.tree is not None:
-            coverage = artifact.tree.coverage()
-            cells.append(f"{coverage.covered} of {coverage.weight_bearing}")
-            cells += [str(count) for count in artifact.severity_counts().values()]
-        else:
-            cells += [""] * 4
-        rows.append(_table_row(cells))
-    if result.configuration:  # so that the columns add up to the totals
-        counts = [sum(1 for finding in result.configuration if finding.severity is severity) for severity in Severity]
-        rows.append(_table_row(["configuration", "", "", "", "", *map(str, counts)]))
-    statuses = ", ".join(f"{len(result.with_status(status))} {word}" for status, word in STATUS_WORDS.items())
-    totals = map(str, result.severity_counts().values())
-    rows.append(_table_row([f"**{plural(len(result.artifacts), 'artifact')}**", statuses, "", "", "", *totals]))
-    return "\n".join(rows)
+    table = [_table_row(header), "| :-- | :-- | :-- | :-- | --: | --: | --: | --: |", *rows]
+    if totals.configuration:  # so that the columns add up to the totals
+        counts = [sum(1 for finding in totals.configuration if finding.severity is severity) for severity in Severity]
+        table.append(_table_row(["configuration", "", "", "", "", *map(str, counts)]))
+    statuses = ", ".join(f"{totals.status_count(status)} {word}" for status, word in STATUS_WORDS.items())
+    counts = map(str, totals.severity_counts().values())
+    table.append(_table_row([f"**{plural(totals.artifacts, 'artifact')}**", statuses, "", "", "", *counts]))
+    return "\n".join(table)
 
 
 def _artifact_findings(artifact: ArtifactResult, context: Any) -> str:
@@ -142,14 +167,11 @@ def _findings_table(findings: list[Finding], layer_column: bool = True) -> str:
     return "\n".join(rows)
 
 
-def _not_audited(artifacts: list[ArtifactResult], context: Any) -> str:
-    rows = [_table_row(("Artifact", "Status", "Reason")), "| :-- | :-- | :-- |"]
-    for artifact in artifacts:
-        assert artifact.error is not None
-        reason = f"{artifact.error.code} {_prose(artifact.error.message)}"
-        path = _code(locate(artifact.path, context.root).path)
-        rows.append(_table_row([path, STATUS_WORDS[artifact.status], reason]))
-    return "### Not audited\n\n" + "\n".join(rows)
+def _not_audited_row(artifact: ArtifactResult, context: Any) -> str:
+    assert artifact.error is not None
+    reason = f"{artifact.error.code} {_prose(artifact.error.message)}"
+    path = _code(locate(artifact.path, context.root).path)
+    return _table_row([path, STATUS_WORDS[artifact.status], reason])
 
 
 def _at_gate(finding: Finding, gate: Severity | None) -> bool:
