@@ -315,6 +315,8 @@ def refused_under_this_name(tree: ModelTree, context: RuleContext) -> Iterator[H
 def savedmodel_layer_entry_disagrees(tree: ModelTree, context: RuleContext) -> Iterator[Hit]:
     # Source: tf_keras 2.21 saving/legacy/saved_model/load.py: KerasObjectLoader revives each layer
     # of a Functional or Sequential model from its own entry, and the model config only wires them.
+    if not tree.disagreements:  # only SavedModels carry two configs
+        return
     loaded = {layer.path: layer for layer in tree.layers()}
     for disagreement in tree.disagreements:
         layer = loaded.get(disagreement.path)
