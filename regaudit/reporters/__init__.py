@@ -8,12 +8,15 @@ each artifact is rendered while the next ones are examined, and then forgotten: 
 flat with the number of files. `render(format, result, ...)` feeds the same reporter from a
 finished :class:`AuditResult`, for library callers: one rendering code per format serves both.
 
-Each format is one module. A module whose layout can be written in input order exposes a
-``Reporter`` class (a subclass of :class:`Reporter`). A module that needs the whole run before its
-first artifact exposes ``render(result, context, stream)`` instead, and is given a finished
-AuditResult at the end (:class:`WholeRun` keeps the artifacts until then). What a reporter needs
-beyond the results (the catalog for rule documentation, and presentation settings resolved once
-by the command line) comes in the :class:`ReportContext`.
+Each format is one module exposing a ``Reporter`` class (a subclass of :class:`Reporter`): one
+that writes each artifact's part as it arrives (text, concise, JSON), or one whose layout needs
+something of the whole run first (SARIF's rules list, JUnit's counts, Markdown's outcome) and so
+keeps each artifact's part as compact text and writes the document at its end. A module that
+needs whole artifacts until the end exposes ``render(result, context, stream)`` instead, and is
+given a finished AuditResult (:class:`WholeRun` keeps the artifacts until then; HTML). With
+`--jobs`, `Pieces` has the workers render each artifact's parts. What a reporter needs beyond the
+results (the catalog for rule documentation, and presentation settings resolved once by the
+command line) comes in the :class:`ReportContext`.
 """
 
 from __future__ import annotations
