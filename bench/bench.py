@@ -123,7 +123,9 @@ def zoo(runs: int, big: bool, slow: bool) -> dict:
                              "regaudit 20 files --jobs 2": REGAUDIT + ["-j", "2", *few]}, runs)
     if big:
         big_folder = str(CACHE / "zoo5000")
-        measured["zoo5000"] = timed({"floor zoo5000": FLOOR + [big_folder], "regaudit zoo5000": REGAUDIT + [big_folder]},
+        measured["zoo5000"] = timed({"floor zoo5000": FLOOR + [big_folder], "regaudit zoo5000": REGAUDIT + [big_folder],
+                                     "regaudit zoo5000 --jobs 2": REGAUDIT + ["--jobs", "2", big_folder],
+                                     "regaudit zoo5000 --format json": REGAUDIT + ["--format", "json", big_folder]},
                                     max(3, runs // 3))
     if slow:
         # On the 60 distinct models the zoos are copies of: load_model takes seconds per file here,

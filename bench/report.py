@@ -89,13 +89,20 @@ def goals(results: dict) -> list[str]:
         big = results["zoo"]["zoo5000"]["rows"]
         ratio("zoo of 5,000: regaudit / floor, per file", big["regaudit zoo5000"], big["floor zoo5000"], "<= 1.5",
               lambda r: r <= 1.5)
-        growth = big["regaudit zoo5000"]["maxrss_kb"] / zoo["regaudit zoo1000"]["maxrss_kb"]
-        rows.append(f"| peak memory, 5,000 / 1,000 files (regaudit) | {growth:.2f} | | flat (~1) | "
-                    f"{_yes(growth <= 1.2)} |")
-    j1, j2 = zoo["regaudit zoo1000"], zoo["regaudit zoo1000 --jobs 2"]
-    rows.append(f"| zoo of 1,000: `--jobs 1` / `--jobs 2` (wall) | {j1['wall'] / j2['wall']:.2f} | "
-                f"`--jobs 2` spends {j2['cpu'] / j1['cpu']:.2f}x the CPU of `--jobs 1` | >= 1.7, on idle cores | "
-                f"{_yes(j1['wall'] / j2['wall'] >= 1.7)} |")
+        for fmt, suffix in (("text", ""), ("JSON", " --format json")):
+            if f"regaudit zoo5000{suffix}" in big:
+                growth = big[f"regaudit zoo5000{suffix}"]["maxrss_kb"] / zoo[f"regaudit zoo1000{suffix}"]["maxrss_kb"]
+                rows.append(f"| peak memory, 5,000 / 1,000 files (regaudit, {fmt}) | {growth:.2f} | | flat (~1) | "
+                            f"{_yes(growth <= 1.2)} |")
+    ratio("zoo of 1,000 with `--jobs 2`: regaudit / floor, per file", zoo["regaudit zoo1000 --jobs 2"],
+          zoo["floor zoo1000"], "<= 1.5", lambda r: r <= 1.5)
+    sizes = [("1,000", zoo, "zoo1000")] + ([("5,000", results["zoo"]["zoo5000"]["rows"], "zoo5000")]
+                                          if "regaudit zoo5000 --jobs 2" in results["zoo"].get("zoo5000", {}).get("rows", {}) else [])
+    for size, rows_of, name in sizes:
+        j1, j2 = rows_of[f"regaudit {name}"], rows_of[f"regaudit {name} --jobs 2"]
+        rows.append(f"| zoo of {size}: `--jobs 1` / `--jobs 2` (wall) | {j1['wall'] / j2['wall']:.2f} | "
+                    f"`--jobs 2` spends {j2['cpu'] / j1['cpu']:.2f}x the CPU of `--jobs 1` | >= 1.7, on idle cores | "
+                    f"{_yes(j1['wall'] / j2['wall'] >= 1.7)} |")
     few = results["zoo"]["few"]["rows"]
     ratio("20 files: `--jobs 0` / serial", few["regaudit 20 files --jobs 0"], few["regaudit 20 files"], "<= 1 (+noise)",
           lambda r: r <= 1.05)

@@ -17,9 +17,10 @@ CLEAN = MODELS / "k3_origin_custom_layer.keras"  # no findings
 WITH_FINDINGS = MODELS / "k3_builtins.keras"
 # Never on a serial check of a named file: pickle and the process pool are --jobs's, TOML is read
 # for a configuration file or a rule's full documentation only, html.entities is for HTML and
-# Markdown, pathspec for directory walks.
+# Markdown, pathspec for directory walks, zipfile for the archives the plain reader leaves to it
+# (none that Keras writes).
 NOT_ON_THE_CHECK_PATH = (
-    "pickle", "multiprocessing", "concurrent.futures", "tomllib", "tomli", "html", "html.entities", "jinja2",
+    "zipfile", "pickle", "multiprocessing", "concurrent.futures", "tomllib", "tomli", "html", "html.entities", "jinja2",
     "pathspec", "h5py", "numpy", "google.protobuf", "keras", "tensorflow", "tf_keras",
 )
 # Nor what no step of such a run needs: regaudit declares its named tuples without typing.
@@ -66,6 +67,29 @@ def test_the_python_api_imports_only_what_the_run_needs(model, tmp_path):
     assert "regaudit.reporters.text" in imported
     unwanted = NOT_ON_THE_CHECK_PATH + NOT_NEEDED + (NOT_WITHOUT_FINDINGS if model == CLEAN else ())
     assert imported & set(unwanted) == set()
+
+
+def test_the_collector_is_off_for_start_up_only(tmp_path):
+    """`regaudit check` turns the cyclic garbage collector off while it starts (cli._StartUp), on
+    again before the first file is examined (or a run over many files would keep its cyclic
+    garbage), and leaves it as it found it."""
+    run = (
+        "import gc, io, sys, contextlib, regaudit.cli, regaudit.engine\n"
+        "seen = []\n"
+        "examine = regaudit.engine._Examiner.examine\n"
+        "def spy(self, candidate):\n"
+        "    seen.append(gc.isenabled())\n"
+        "    return examine(self, candidate)\n"
+        "regaudit.engine._Examiner.examine = spy\n"
+        f"sys.argv = ['regaudit', 'check', {str(CLEAN)!r}, {str(WITH_FINDINGS)!r}]\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n        regaudit.cli.main()\n    except SystemExit:\n        pass\n"
+        "print(seen, gc.isenabled(), gc.get_freeze_count())\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, cwd=tmp_path,
+                               env={"PYTHONPATH": str(ROOT)})
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == ["[True,", "True]", "True", "0"]
 
 
 class _Point(NamedTuple):

@@ -6,7 +6,6 @@ Only `config.json` and `metadata.json` are read; the weights member is never ope
 from __future__ import annotations
 
 import struct
-import zipfile
 import zlib
 from pathlib import Path
 
@@ -27,13 +26,21 @@ from regaudit.tree import ModelTree
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import zipfile
     from typing import BinaryIO
 
 CONFIG = "config.json"
 METADATA = "metadata.json"
 _WEIGHTS = ("model.weights.h5", "model.weights.npz", "variables.h5")
-# What zipfile and zlib raise on a damaged, encrypted or exotic archive.
-_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, OSError, ValueError)
+# What zipfile (besides its BadZipFile) and zlib raise on a damaged, encrypted or exotic archive.
+_ZIP_ERRORS = (zlib.error, EOFError, RuntimeError, NotImplementedError, OSError, ValueError)
+
+
+def _zipfile_errors() -> tuple[type[BaseException], ...]:
+    # A function, so that an except clause imports zipfile only once something was raised.
+    import zipfile
+
+    return (zipfile.BadZipFile, *_ZIP_ERRORS)
 
 
 def is_keras_directory(path: Path) -> bool:
@@ -56,9 +63,13 @@ def load_archive(path: Path, stream: BinaryIO | None = None) -> ModelTree:
 
 
 def _members_by_zipfile(stream: BinaryIO) -> tuple[bytes, bytes | None]:
+    # Imported here, for the archives the plain reader leaves to it: zipfile and what it imports
+    # (shutil, bz2, lzma, threading) cost ~4 ms, a tenth of a one-file check (bench/NOTES.md).
+    import zipfile
+
     try:
         archive = zipfile.ZipFile(stream)
-    except _ZIP_ERRORS as error:
+    except _zipfile_errors() as error:
         raise Corrupt(f"not a readable zip archive ({error}); the file may be truncated or corrupt") from None
     with archive:
         config = _read_member(archive, CONFIG, MAX_CONFIG_BYTES)
@@ -260,7 +271,7 @@ def _read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes | Non
     try:
         with archive.open(info) as stream:
             return read_bounded(stream, limit, name)
-    except _ZIP_ERRORS as error:
+    except _zipfile_errors() as error:
         raise Corrupt(f"{name} could not be read from the archive ({error}); the file may be corrupt") from None
 
 
