@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 import zipfile
 from pathlib import Path
 
@@ -349,3 +350,39 @@ def test_plain_archive_reader_keeps_the_limits(tmp_path, monkeypatch):
         archive.writestr("metadata.json", "{}")
     with open(missing, "rb") as stream, pytest.raises(NotAModel, match="without config.json"):
         keras_zip._plain_members(stream)
+
+
+def _overlapping_archives(tmp_path: Path) -> list[Path]:
+    """Two archives whose config.json data runs into another entry: its compressed size swallows
+    the next member's local header, or a second central entry names the same local header. Since
+    the "quoted-overlap" fix (gh-109858: Python 3.11.8, 3.12.1, 3.13), zipfile, and so Keras's
+    load_model, refuses to read such a member ("Overlapped entries")."""
+    swallowing = tmp_path / "swallowing.keras"
+    with zipfile.ZipFile(swallowing, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", json.dumps(MODEL))
+        archive.writestr("metadata.json", "{}")
+    data = bytearray(swallowing.read_bytes())
+    entry = data.index(b"PK\x01\x02")  # config.json's, the first
+    declared = struct.unpack_from("<L", data, entry + 20)[0]
+    struct.pack_into("<L", data, entry + 20, declared + 30)  # inflating stops at the stream's end
+    swallowing.write_bytes(bytes(data))
+    shared = tmp_path / "shared.keras"
+    with zipfile.ZipFile(shared, "w") as archive:
+        archive.writestr("config.json", json.dumps(MODEL))
+        archive.writestr("metadata.json", "{}")
+        with pytest.warns(UserWarning, match="Duplicate name"):  # zipfile keeps the last
+            archive.writestr("config.json", json.dumps(MODEL))
+    data = bytearray(shared.read_bytes())
+    struct.pack_into("<L", data, data.rindex(b"PK\x01\x02") + 42, 0)  # the last entry -> the first's header
+    shared.write_bytes(bytes(data))
+    return [swallowing, shared]
+
+
+def test_plain_archive_reader_leaves_overlapping_members_to_zipfile(tmp_path):
+    # zipfile's verdict on an overlapping member depends on the Python running it (and Keras reads
+    # with that zipfile): the plain reader must not accept what zipfile refuses.
+    from regaudit.loaders.keras_zip import _plain_members
+
+    for path in _overlapping_archives(tmp_path):
+        with open(path, "rb") as stream:
+            assert _plain_members(stream) is None, path.name

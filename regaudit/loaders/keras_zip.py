@@ -94,6 +94,7 @@ class _MemberEntry(NamedTuple):
     compressed_size: int
     file_size: int
     offset: int
+    end: int  # where the next entry's local header, or the central directory, starts
 
 
 def _plain_members(stream: BinaryIO) -> tuple[bytes, bytes | None] | None:
@@ -130,7 +131,9 @@ def _plain_members(stream: BinaryIO) -> tuple[bytes, bytes | None] | None:
 
 def _plain_directory(stream: BinaryIO) -> dict[str, _MemberEntry] | None:
     """The entries of config.json and metadata.json (the last of each name, as zipfile keeps),
-    once every entry has passed the checks zipfile makes when it opens the archive."""
+    once every entry has passed the checks zipfile makes when it opens the archive, each with the
+    offset its data must end by: zipfile refuses a member that runs into another entry
+    ("Overlapped entries", since Python 3.11.8 and 3.12.1), so such a member is left to it."""
     size = stream.seek(0, 2)
     if size < _EOCD.size:
         return None
@@ -152,6 +155,7 @@ def _plain_directory(stream: BinaryIO) -> dict[str, _MemberEntry] | None:
     if len(directory) != directory_size:
         return None
     found: dict[str, _MemberEntry] = {}
+    offsets: list[int] = []
     at = 0
     while at < directory_size:
         if at + _CENTRAL_ENTRY.size > directory_size:
@@ -162,6 +166,7 @@ def _plain_directory(stream: BinaryIO) -> dict[str, _MemberEntry] | None:
         at = name_at + name_length + extra_length + comment_length
         if signature != b"PK\x01\x02" or extract_version > _MAX_EXTRACT_VERSION or extra_length or at > directory_size:
             return None
+        offsets.append(offset)
         name = directory[name_at : name_at + name_length]
         if b"\x00" in name:  # zipfile cuts a name at a NUL
             return None
@@ -171,8 +176,13 @@ def _plain_directory(stream: BinaryIO) -> dict[str, _MemberEntry] | None:
             except UnicodeDecodeError:
                 return None
         if name in _WANTED:
-            found[_WANTED[name]] = _MemberEntry(flags, method, crc, compressed_size, file_size, offset)
-    return found
+            found[_WANTED[name]] = _MemberEntry(flags, method, crc, compressed_size, file_size, offset, directory_at)
+    if any(offsets.count(entry.offset) > 1 for entry in found.values()):  # two entries, one local header
+        return None
+    return {
+        name: entry._replace(end=min((o for o in offsets if o > entry.offset), default=directory_at))
+        for name, entry in found.items()
+    }
 
 
 def _plain_member(stream: BinaryIO, entry: _MemberEntry, name: str, limit: int) -> bytes | None:
@@ -188,6 +198,8 @@ def _plain_member(stream: BinaryIO, entry: _MemberEntry, name: str, limit: int) 
     fields = _LOCAL_HEADER.unpack_from(header)
     signature, name_length, extra_length = fields[0], fields[-2], fields[-1]
     if signature != b"PK\x03\x04" or name_length != len(name) or header[_LOCAL_HEADER.size :] != name.encode():
+        return None
+    if entry.offset + len(header) + extra_length + entry.compressed_size > entry.end:
         return None
     if extra_length:
         stream.seek(extra_length, 1)
