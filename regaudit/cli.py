@@ -355,6 +355,7 @@ def _check_options(parser: _Parser) -> None:
 def _run_check(options: argparse.Namespace) -> None:
     from pathlib import Path
 
+    from regaudit.config import ConfigError
     from regaudit.engine import Audit
     from regaudit.reporters import Pieces, feed
     from regaudit.suppression import BaselineWriter
@@ -388,8 +389,11 @@ def _run_check(options: argparse.Namespace) -> None:
     with ExitStack() as streams:  # every report is written as the run goes, each artifact once
         reports = [_check_reporter(format_, presentation, streams.enter_context(_destination(output)))
                    for format_, output in destinations]
-        run = Audit(options.paths or (".",), settings, jobs=options.jobs, ignore_unknown=options.ignore_unknown,
-                    progress=_progress_bar if show_progress else None, pieces=Pieces.of(reports))
+        try:
+            run = Audit(options.paths or (".",), settings, jobs=options.jobs, ignore_unknown=options.ignore_unknown,
+                        progress=_progress_bar if show_progress else None, pieces=Pieces.of(reports))
+        except ConfigError as error:  # the baseline, read before any report is begun
+            raise UsageError(str(error)) from None
         _START_UP.done()
         feed(reports + ([baseline_writer] if baseline_writer else []), run, lambda: run.totals)
     if baseline_writer:

@@ -100,6 +100,9 @@ class Audit:
         self.progress = progress
         self.pieces = pieces
         self.totals = RunTotals(self.settings.fail_on)
+        # Read now, so that a baseline that cannot be read (ConfigError) stops the run before any
+        # report is begun.
+        self._suppressions = _Suppressions(self.settings, load_catalog())
 
     def __iter__(self) -> Iterator[ArtifactResult]:
         settings = self.settings
@@ -112,7 +115,7 @@ class Audit:
             candidates = list(candidates)  # a progress bar needs the total first
         # Standard input can be read by this process only.
         jobs = 1 if any(os.fspath(path) == STDIN for path in self.paths) else self.jobs
-        suppressions = _Suppressions(settings, catalog)
+        suppressions = self._suppressions
         # Rendered in the workers only when nothing here can change an artifact's findings after them.
         pieces = self.pieces if suppressions.inert else None
         examined = _examine_all(iter(candidates), settings, catalog, jobs, pieces)

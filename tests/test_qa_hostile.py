@@ -162,3 +162,21 @@ def test_a_deeply_nested_regularizer_option_loses_no_report(tmp_path, command):
     if command[1:] == ("--format", "json") and command[0] == "check":
         (regularizer,) = report["artifacts"][1]["layers"][0]["regularizers"]
         assert regularizer["options"] == {"x": "<a value nested more than 64 levels deep>"}
+
+
+@pytest.mark.parametrize("baseline", ["missing.json", "not_json.json", "folder"])
+@pytest.mark.parametrize("format_", ["text", "json"])
+def test_unreadable_baseline_is_a_usage_error_before_any_report(tmp_path, baseline, format_):
+    # A baseline that cannot be read is the user's mistake: one line, exit 2, and no report begun
+    # on standard output or left beside --output (it read "internal error: ConfigError").
+    (tmp_path / "not_json.json").write_text("{")
+    (tmp_path / "folder").mkdir()
+    output = tmp_path / "report.out"
+    for extra in ([], ["--output", str(output)]):
+        completed = run_cli("check", "--format", format_, "--baseline", baseline, *extra,
+                            str(FIXTURES / "models" / "k3_compiled_adamw.keras"), cwd=tmp_path)
+        assert completed.returncode == 2
+        assert completed.stdout == ""
+        assert completed.stderr.startswith("regaudit: error: ") and baseline in completed.stderr, completed.stderr
+        assert completed.stderr.count("\n") == 1, completed.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["folder", "not_json.json"]
