@@ -518,6 +518,8 @@ def _check_output_folders(outputs: list[Path | None]) -> None:
         folder = output.parent
         if not folder.is_dir():
             raise UsageError(f"cannot write {output}: the directory {folder} does not exist")
+        if output.is_dir():  # an empty FILE (`--output json=`) names the working directory
+            raise UsageError(f"cannot write {output}: Is a directory")
 
 
 PROGRESS_MIN_FILES = 10

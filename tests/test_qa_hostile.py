@@ -180,3 +180,16 @@ def test_unreadable_baseline_is_a_usage_error_before_any_report(tmp_path, baseli
         assert completed.stderr.startswith("regaudit: error: ") and baseline in completed.stderr, completed.stderr
         assert completed.stderr.count("\n") == 1, completed.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["folder", "not_json.json"]
+
+
+@pytest.mark.parametrize("output", [["--format", "text", "--format", "json", "--output", "json=folder"],
+                                    ["--format", "text", "--format", "json", "--output", "json="]])
+def test_output_to_a_directory_is_refused_before_the_audit(tmp_path, output):
+    # README: an --output that cannot be written is a usage error before anything is audited; a
+    # directory (or an empty file name) was found out only after the whole text report was printed.
+    (tmp_path / "folder").mkdir()
+    completed = run_cli("check", *output, str(FIXTURES / "models" / "k3_compiled_adamw.keras"), cwd=tmp_path)
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    assert completed.stderr.startswith("regaudit: error: cannot write ") and completed.stderr.count("\n") == 1
+    assert [path.name for path in tmp_path.iterdir()] == ["folder"] and not any((tmp_path / "folder").iterdir())
