@@ -148,10 +148,12 @@ def _examine_all(
     candidates: Iterator[Candidate], settings: Settings, catalog: Catalog, jobs: int, pieces: Pieces | None = None
 ) -> Iterator[ArtifactResult | None]:
     # Never slower than serial: with jobs=0, workers only when there is enough work to pay for
-    # them; and a single file is examined here whatever the job count.
-    head = list(islice(candidates, PARALLEL_MIN_FILES if jobs == AUTO_JOBS else 2))
+    # them; and a single file is examined here whatever the job count. Never more workers than
+    # files: with the fork start method, the pool starts every worker at the first task.
+    head = list(islice(candidates, PARALLEL_MIN_FILES if jobs == AUTO_JOBS else max(jobs, 2)))
     if jobs == AUTO_JOBS:
         jobs = (os.cpu_count() or 1) if len(head) >= PARALLEL_MIN_FILES else 1
+    jobs = min(jobs, len(head))
     candidates = chain(head, candidates)
     if jobs <= 1 or len(head) <= 1:
         examiner = _Examiner(settings, catalog)

@@ -314,3 +314,22 @@ def test_no_piece_is_rendered_ahead_for_a_report_that_needs_the_whole_run():
 
     reports = [reporter(format_, golden_context(), io.StringIO()) for format_ in ("text", "sarif")]
     assert Pieces.of(reports) is None and Pieces.of(reports[:1]) is not None
+
+
+def test_never_more_workers_than_files(monkeypatch):
+    # With the fork start method, ProcessPoolExecutor starts all max_workers processes at the
+    # first task: `--jobs 100000` on three files forked 100,000 processes. The report is the same
+    # whatever the job count, so the workers are capped at the number of files.
+    started: list[int] = []
+
+    def in_workers(candidates, settings, jobs, pieces):
+        started.append(jobs)
+        examiner = engine._Examiner(settings, engine.load_catalog())
+        return (examiner.examine(candidate) for candidate in candidates)
+
+    monkeypatch.setattr(engine, "_examine_in_workers", in_workers)
+    paths = [str(MODELS / name) for name in ("k3_families.keras", "k3_inert.json", "k3_nested.h5")]
+    serial = audit(paths)
+    assert [artifact.status for artifact in audit(paths, jobs=100_000).artifacts] == [
+        artifact.status for artifact in serial.artifacts]
+    assert started == [3]
