@@ -674,8 +674,9 @@ def _whole_file(path: Path) -> Iterator[TextIO]:
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror}") from None
     replaced = False
+    stop = _StopOnTerminate()
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        with stop, os.fdopen(handle, "w", encoding="utf-8") as stream:
             yield stream
         try:
             # mkstemp creates the file private (0600); a report gets what any new file would.
@@ -689,6 +690,30 @@ def _whole_file(path: Path) -> Iterator[TextIO]:
     finally:  # whatever stopped the write, even an interrupt, leaves no hidden file behind
         if not replaced:
             os.unlink(temporary)
+
+
+class _StopOnTerminate:
+    """While a report is written beside its file, SIGTERM (a cancelled CI job, `timeout`) stops the
+    run as Ctrl-C does, unwinding it (so the hidden file goes), and exits 128 + 15; Python's default
+    for SIGTERM ends the process on the spot. In the main thread only, where handlers can be set."""
+
+    def __enter__(self) -> None:
+        import signal
+
+        try:
+            self.previous = signal.signal(signal.SIGTERM, self._terminated)
+        except ValueError:  # not the main thread
+            self.previous = None
+
+    def __exit__(self, *_: object) -> None:
+        if self.previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, self.previous)
+
+    @staticmethod
+    def _terminated(number: int, _frame: object) -> None:
+        raise SystemExit(128 + number)
 
 
 # --- regaudit rules, rule, config -------------------------------------------------------------------

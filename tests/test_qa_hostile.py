@@ -193,3 +193,31 @@ def test_output_to_a_directory_is_refused_before_the_audit(tmp_path, output):
     assert completed.stdout == ""
     assert completed.stderr.startswith("regaudit: error: cannot write ") and completed.stderr.count("\n") == 1
     assert [path.name for path in tmp_path.iterdir()] == ["folder"] and not any((tmp_path / "folder").iterdir())
+
+
+@pytest.mark.parametrize("signal_name, code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_stopped_run_leaves_no_temporary_file_beside_its_output(tmp_path, signal_name, code):
+    # --output FILE is written into a hidden file beside FILE as the run goes. Interrupted (Ctrl-C)
+    # or terminated (a CI job cancelled, `timeout`), the run exits 128 + the signal's number with no
+    # traceback, FILE is left as it was, and the hidden file is gone (SIGTERM's left it behind).
+    import signal
+    import time
+
+    output = tmp_path / "report.json"
+    output.write_text("old")
+    process = subprocess.Popen([sys.executable, "-m", "regaudit", "check", "--format", "json", "--output",
+                                str(output), "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, cwd=tmp_path)  # waits on its standard input
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(list(tmp_path.iterdir())) == 2, "the temporary file was never made"
+        time.sleep(0.5)  # past the making of it, to the reading of standard input
+        process.send_signal(getattr(signal, signal_name))
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == code, stderr
+    assert b"Traceback" not in stderr
+    assert [path.name for path in tmp_path.iterdir()] == ["report.json"] and output.read_text() == "old"
