@@ -228,7 +228,9 @@ def _walk(root: Path, display_root: str, exclude: Exclude | None = None) -> Iter
         yield from _unreadable(unlisted, root, display_root)
         here = Path(directory)
         subdirectories.sort()
-        found = sorted((name, here / name) for name in files if not name.startswith("."))
+        # Names only: a folder of thousands of models holds one short string per file until the
+        # walk reaches it, and its path is made then.
+        found = sorted(name for name in files if not name.startswith("."))
         if exclude is not None:
             subdirectories[:] = [name for name in subdirectories if not exclude(here / name, True)]
         artifacts = [name for name in subdirectories if _inspect(_is_artifact_directory, here / name, default=True)]
@@ -243,7 +245,8 @@ def _walk(root: Path, display_root: str, exclude: Exclude | None = None) -> Iter
         display_here = _display(here, root, display_root)
         # Each file's exclusion is decided as the walk reaches it, not for the whole folder first:
         # with --jobs the workers start on the first files while the walk goes on.
-        for name, file in found:
+        for name in found:
+            file = here / name
             if (exclude is None or not exclude(file, False)) and _worth_reading(file):
                 yield Candidate(file, os.path.normpath(os.path.join(display_here, name)), explicit=False)
     yield from _unreadable(unlisted, root, display_root)
