@@ -386,3 +386,27 @@ def test_plain_archive_reader_leaves_overlapping_members_to_zipfile(tmp_path):
     for path in _overlapping_archives(tmp_path):
         with open(path, "rb") as stream:
             assert _plain_members(stream) is None, path.name
+
+
+def test_central_directory_entries_are_counted_before_zipfile_reads_them(tmp_path, monkeypatch):
+    # The end record may declare 1 entry over a central directory of millions, which zipfile
+    # turns into one ZipInfo each (~500 bytes: 2,000,000 entries took 1 GB). One entry with an
+    # extra field makes the plain reader leave the archive to zipfile; the entries are counted
+    # before it opens the archive, against the same limit as a declared count.
+    from regaudit.loaders import keras_zip
+
+    monkeypatch.setattr(keras_zip, "MAX_ZIP_ENTRIES", 50)
+    path = write_keras_zip(tmp_path / "many.keras")
+    with zipfile.ZipFile(path, "a") as archive:
+        for index in range(60):
+            info = zipfile.ZipInfo(f"f{index}")
+            info.extra = b"\xfe\xca\x00\x00" if index == 0 else b""
+            archive.writestr(info, b"")
+    data = bytearray(path.read_bytes())
+    end = data.rindex(b"PK\x05\x06")
+    struct.pack_into("<2H", data, end + 8, 1, 1)  # declares 1 entry
+    path.write_bytes(bytes(data))
+    with pytest.raises(OverLimits, match="holds at least 51 entries in its central directory, over the 50 limit"):
+        load_path(path)
+    monkeypatch.setattr(keras_zip, "MAX_ZIP_ENTRIES", 63)  # 3 members and the 60 added
+    assert load_path(path).root.children[0].regularizers[0].factors == {"l2": 0.001}  # zipfile reads it

@@ -56,9 +56,12 @@ def load_archive(path: Path, stream: BinaryIO | None = None) -> ModelTree:
                 return load_archive(path, opened)
         except OSError as error:
             raise Corrupt(f"not a readable zip archive ({error}); the file may be truncated or corrupt") from None
-    _check_entry_count(stream)
+    directory = _check_entry_count(stream)
     members = _plain_members(stream)
-    config, metadata = members if members is not None else _members_by_zipfile(stream)
+    if members is None:
+        _check_directory_entries(stream, directory)
+        members = _members_by_zipfile(stream)
+    config, metadata = members
     return _tree(config, metadata, "keras-zip")
 
 
@@ -225,30 +228,73 @@ _ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
 _EOCD_SEARCH = _EOCD.size + 0xFFFF  # the record ends the file, after a comment of up to 64 KB
 
 
-def _check_entry_count(stream: BinaryIO) -> None:
+def _check_entry_count(stream: BinaryIO) -> tuple[int, int] | None:
+    """Refuse an archive whose end record (or ZIP64 record) declares more entries than the limit.
+
+    Returns where zipfile reads the central directory: the offset it ends at and its size, from
+    the records zipfile reads (the ZIP64 one right before its locator); None when there is no end
+    record, which zipfile reports.
+    """
     try:
         size = stream.seek(0, 2)
         start, tail = _end_record(stream, size)
         at = tail.rfind(b"PK\x05\x06")
         if at < 0 or at + _EOCD.size > len(tail):
-            return  # zipfile reports the damage
-        entries = max(_EOCD.unpack_from(tail, at)[3:5])
+            return None  # zipfile reports the damage
+        record = _EOCD.unpack_from(tail, at)
+        entries = max(record[3:5])
+        directory = (start + at, record[5])
         locator_at = start + at - _ZIP64_LOCATOR.size
         if locator_at >= 0:
             stream.seek(locator_at)
             locator = _ZIP64_LOCATOR.unpack(stream.read(_ZIP64_LOCATOR.size))
             if locator[0] == b"PK\x06\x07":
-                stream.seek(locator[2])
-                record = stream.read(_ZIP64_EOCD.size)
-                if len(record) == _ZIP64_EOCD.size and record[:4] == b"PK\x06\x06":
-                    entries = max(entries, _ZIP64_EOCD.unpack(record)[7])
+                located = _zip64_record(stream, locator[2])
+                read = _zip64_record(stream, locator_at - _ZIP64_EOCD.size)  # where zipfile reads it
+                entries = max(entries, *(zip64[7] for zip64 in (located, read) if zip64 is not None))
+                if read is not None:
+                    directory = (locator_at - _ZIP64_EOCD.size, read[8])
     except (OSError, struct.error, ValueError):
-        return  # zipfile reports the damage
+        return None  # zipfile reports the damage
     if entries > MAX_ZIP_ENTRIES:
-        raise OverLimits(
-            f"zip archive declares {entries:,} entries, over the {MAX_ZIP_ENTRIES:,} limit (a .keras archive "
-            f"holds a handful); refusing to open it; {raise_hint(ZIP_ENTRIES_VARIABLE)}"
-        )
+        raise _too_many_entries(f"declares {entries:,} entries")
+    return directory
+
+
+def _zip64_record(stream: BinaryIO, at: int) -> tuple | None:
+    if at < 0:
+        return None
+    stream.seek(at)
+    record = stream.read(_ZIP64_EOCD.size)
+    return _ZIP64_EOCD.unpack(record) if len(record) == _ZIP64_EOCD.size and record[:4] == b"PK\x06\x06" else None
+
+
+def _check_directory_entries(stream: BinaryIO, directory: tuple[int, int] | None) -> None:
+    """zipfile makes an object of every entry in the central directory (~500 bytes each), whatever
+    count the end record declares: the entries are counted first, against the same limit.
+    `directory` is what `_check_entry_count` returned."""
+    if directory is None or directory[1] > directory[0]:
+        return  # zipfile reports the damage
+    end, size = directory
+    stream.seek(end - size)
+    entries = stream.read(size)
+    at = count = 0
+    while entries[at : at + 4] == b"PK\x01\x02" and at + _CENTRAL_ENTRY.size <= len(entries):
+        count += 1
+        if count > MAX_ZIP_ENTRIES:
+            raise _too_many_entries(f"holds at least {count:,} entries in its central directory")
+        name_length, extra_length, comment_length = _ENTRY_LENGTHS.unpack_from(entries, at + 28)
+        at += _CENTRAL_ENTRY.size + name_length + extra_length + comment_length
+
+
+_ENTRY_LENGTHS = struct.Struct("<3H")  # of the name, extra field and comment, 28 bytes into an entry
+
+
+def _too_many_entries(what: str) -> OverLimits:
+    return OverLimits(
+        f"zip archive {what}, over the {MAX_ZIP_ENTRIES:,} limit (a .keras archive holds a handful); "
+        f"refusing to open it; {raise_hint(ZIP_ENTRIES_VARIABLE)}"
+    )
 
 
 def _end_record(stream: BinaryIO, size: int) -> tuple[int, bytes]:
