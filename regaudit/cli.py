@@ -395,7 +395,9 @@ def _run_check(options: argparse.Namespace) -> None:
         except ConfigError as error:  # the baseline, read before any report is begun
             raise UsageError(str(error)) from None
         _START_UP.done()
-        feed(reports + ([baseline_writer] if baseline_writer else []), run, lambda: run.totals)
+        with _write_errors_reported():
+            feed(reports + ([baseline_writer] if baseline_writer else []), run, lambda: run.totals)
+            sys.stdout.flush()  # a full disk behind standard output shows here, not after main
     if baseline_writer:
         print(f"regaudit: wrote {baseline_writer.entries} baseline entries to {options.write_baseline}",
               file=sys.stderr)
@@ -618,6 +620,19 @@ def _text_width(stream: object) -> int:
 def _emit(output: Path | None, write: Callable[[TextIO], None]) -> None:
     with _destination(output) as stream:
         write(stream)
+
+
+@contextmanager
+def _write_errors_reported() -> Iterator[None]:
+    """A report or baseline that cannot be written (a full disk, a file-size limit, /dev/full) is
+    a one-line error, not an internal one. Inputs that cannot be read never get here: each is
+    reported with its own file. A reader that went away (BrokenPipeError) is `main`'s."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise UsageError(f"cannot write the report: {error.strerror or error}") from None
 
 
 @contextmanager

@@ -221,3 +221,31 @@ def test_a_stopped_run_leaves_no_temporary_file_beside_its_output(tmp_path, sign
     assert process.returncode == code, stderr
     assert b"Traceback" not in stderr
     assert [path.name for path in tmp_path.iterdir()] == ["report.json"] and output.read_text() == "old"
+
+
+def _with_file_size_limit(limit: int):
+    def limited() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return limited
+
+
+@pytest.mark.parametrize("where", ["stdout", "output"])
+def test_a_report_that_cannot_be_written_is_a_one_line_error(tmp_path, where):
+    # A full disk or a file-size limit read "internal error: OSError", as if it were a bug: it is
+    # one line naming the reason, exit 2, and --output FILE is left as it was with no hidden file.
+    command = [sys.executable, "-m", "regaudit", "check", "--format", "json", str(FIXTURES / "models")]
+    if where == "stdout":
+        with open("/dev/full", "w") as full:
+            completed = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    else:
+        output = tmp_path / "report.json"
+        output.write_text("old")
+        completed = subprocess.run([*command, "--output", str(output)], capture_output=True, text=True,
+                                   cwd=tmp_path, preexec_fn=_with_file_size_limit(4096))
+        assert [path.name for path in tmp_path.iterdir()] == ["report.json"] and output.read_text() == "old"
+    reason = "No space left on device" if where == "stdout" else "File too large"
+    assert completed.returncode == 2
+    assert completed.stderr == f"regaudit: error: cannot write the report: {reason}\n"
