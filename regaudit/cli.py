@@ -395,9 +395,7 @@ def _run_check(options: argparse.Namespace) -> None:
         except ConfigError as error:  # the baseline, read before any report is begun
             raise UsageError(str(error)) from None
         _START_UP.done()
-        with _write_errors_reported():
-            feed(reports + ([baseline_writer] if baseline_writer else []), run, lambda: run.totals)
-            sys.stdout.flush()  # a full disk behind standard output shows here, not after main
+        feed(reports + ([baseline_writer] if baseline_writer else []), run, lambda: run.totals)
     if baseline_writer:
         print(f"regaudit: wrote {baseline_writer.entries} baseline entries to {options.write_baseline}",
               file=sys.stderr)
@@ -623,26 +621,24 @@ def _emit(output: Path | None, write: Callable[[TextIO], None]) -> None:
 
 
 @contextmanager
-def _write_errors_reported() -> Iterator[None]:
-    """A report or baseline that cannot be written (a full disk, a file-size limit, /dev/full) is
-    a one-line error, not an internal one. Inputs that cannot be read never get here: each is
-    reported with its own file. A reader that went away (BrokenPipeError) is `main`'s."""
+def _destination(output: Path | None) -> Iterator[TextIO]:
+    """Standard output, or `output` written whole or not at all (see `_whole_file`).
+
+    A report that cannot be written (a full disk, a file-size limit, /dev/full) is a one-line
+    error, not an internal one; inputs that cannot be read never get here, each is reported with
+    its own file. A reader that went away (BrokenPipeError) is `main`'s.
+    """
     try:
-        yield
+        if output is None:
+            yield sys.stdout
+            sys.stdout.flush()  # a full disk behind standard output shows here, not after main
+        else:
+            with _whole_file(output) as stream:
+                yield stream
     except BrokenPipeError:
         raise
     except OSError as error:
         raise UsageError(f"cannot write the report: {error.strerror or error}") from None
-
-
-@contextmanager
-def _destination(output: Path | None) -> Iterator[TextIO]:
-    """Standard output, or `output` written whole or not at all (see `_whole_file`)."""
-    if output is None:
-        yield sys.stdout
-        return
-    with _whole_file(output) as stream:
-        yield stream
 
 
 def _wants_color(stream: object, choice: str = "auto") -> bool:

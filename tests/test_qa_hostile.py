@@ -232,12 +232,16 @@ def _with_file_size_limit(limit: int):
     return limited
 
 
-@pytest.mark.parametrize("where", ["stdout", "output"])
+@pytest.mark.parametrize("where", ["stdout", "output", "diff"])
 def test_a_report_that_cannot_be_written_is_a_one_line_error(tmp_path, where):
     # A full disk or a file-size limit read "internal error: OSError", as if it were a bug: it is
     # one line naming the reason, exit 2, and --output FILE is left as it was with no hidden file.
     command = [sys.executable, "-m", "regaudit", "check", "--format", "json", str(FIXTURES / "models")]
-    if where == "stdout":
+    if where == "diff":
+        models = FIXTURES / "models"
+        command = [sys.executable, "-m", "regaudit", "diff", str(models / "k3_builtins.keras"),
+                   str(models / "k3_families.keras")]
+    if where != "output":
         with open("/dev/full", "w") as full:
             completed = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     else:
@@ -246,6 +250,6 @@ def test_a_report_that_cannot_be_written_is_a_one_line_error(tmp_path, where):
         completed = subprocess.run([*command, "--output", str(output)], capture_output=True, text=True,
                                    cwd=tmp_path, preexec_fn=_with_file_size_limit(4096))
         assert [path.name for path in tmp_path.iterdir()] == ["report.json"] and output.read_text() == "old"
-    reason = "No space left on device" if where == "stdout" else "File too large"
+    reason = "File too large" if where == "output" else "No space left on device"
     assert completed.returncode == 2
     assert completed.stderr == f"regaudit: error: cannot write the report: {reason}\n"
