@@ -842,7 +842,7 @@ def _run_diff(options: argparse.Namespace) -> None:
     settings = _without_baseline(settings)  # a diff compares findings itself; the baseline would hide them
     max_weakening = options.max_weakening
     gate = Gate(settings.fail_on, options.fail_on_removed or max_weakening is not None, max_weakening)
-    _START_UP.done()
+    _START_UP.done(freeze=False)
     with tempfile.TemporaryDirectory(prefix="regaudit-diff-") as folder:
         if options.revision is None:
             sides = [(side(paths[0], settings), side(paths[1], settings))]
@@ -1182,8 +1182,11 @@ class _StartUp:
         self.freezing = self.collecting and gc.get_freeze_count() == 0
         gc.disable()
 
-    def done(self) -> None:
-        if self.freezing:
+    def done(self, freeze: bool = True) -> None:
+        """`freeze=False` for a command whose audits keep their results (`diff`): `audit()` then
+        freezes them in batches itself (engine._KeptOutOfGc), which it does only when nothing else
+        is frozen."""
+        if self.freezing and freeze:
             gc.freeze()
         if self.collecting:
             gc.enable()

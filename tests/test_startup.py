@@ -92,6 +92,30 @@ def test_the_collector_is_off_for_start_up_only(tmp_path):
     assert completed.stdout.split() == ["[True,", "True]", "True", "0"]
 
 
+def test_diff_audits_keep_their_results_out_of_the_collectors_way(tmp_path):
+    """`regaudit diff` keeps two audits' results: `audit()` freezes them in batches, which it does
+    only when nothing else is frozen, so the command line turns the collector on without freezing
+    its start-up there."""
+    run = (
+        "import gc, io, sys, contextlib, regaudit.cli, regaudit.engine\n"
+        "seen = []\n"
+        "enter = regaudit.engine._KeptOutOfGc.__enter__\n"
+        "def spy(self):\n"
+        "    kept = enter(self)\n"
+        "    seen.append(self.active)\n"
+        "    return kept\n"
+        "regaudit.engine._KeptOutOfGc.__enter__ = spy\n"
+        f"sys.argv = ['regaudit', 'diff', {str(CLEAN)!r}, {str(WITH_FINDINGS)!r}]\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n        regaudit.cli.main()\n    except SystemExit:\n        pass\n"
+        "print(seen, gc.isenabled(), gc.get_freeze_count())\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, cwd=tmp_path,
+                               env={"PYTHONPATH": str(ROOT)})
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == ["[True,", "True]", "True", "0"]
+
+
 class _Point(NamedTuple):
     """A point."""
 
